@@ -1,0 +1,36 @@
+//! The crate's error type.
+
+/// Errors of the shipped data and on-disk formats.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// No shipped task list of that name and batch.
+    #[error("unknown network `{name}` at batch {batch} (known: {known})")]
+    UnknownNetwork {
+        /// Name asked for.
+        name: String,
+        /// Batch asked for.
+        batch: u32,
+        /// The shipped `<name>_b<batch>` lists.
+        known: String,
+    },
+    /// A line of a task list that does not parse.
+    #[error("{file}:{line}: {msg}")]
+    TaskLine {
+        /// Task list name (`resnet50_b1`).
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A workload that does not parse or validate.
+    #[error("{file}:{line}: {source}")]
+    Workload {
+        /// Task list name.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// The templates error.
+        source: tilegrad_templates::TemplateError,
+    },
+}
