@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use crate::{Result, SymbolicError};
 
 /// Index of a node in an [`ExprArena`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ExprId(pub u32);
 
 impl ExprId {
@@ -23,7 +25,9 @@ impl ExprId {
 }
 
 /// A schedule (or loop) variable: an index into the arena's variable table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Var(pub u32);
 
 impl Var {
@@ -84,12 +88,18 @@ pub enum BinOp {
 impl BinOp {
     /// Whether `op(a, b) == op(b, a)` for all a, b.
     pub fn is_commutative(self) -> bool {
-        matches!(self, BinOp::Add | BinOp::Mul | BinOp::Min | BinOp::Max | BinOp::Eq | BinOp::And | BinOp::Or)
+        matches!(
+            self,
+            BinOp::Add | BinOp::Mul | BinOp::Min | BinOp::Max | BinOp::Eq | BinOp::And | BinOp::Or
+        )
     }
 
     /// Whether the result is a boolean (0 or 1).
     pub fn is_boolean(self) -> bool {
-        matches!(self, BinOp::Lt | BinOp::Le | BinOp::Eq | BinOp::And | BinOp::Or)
+        matches!(
+            self,
+            BinOp::Lt | BinOp::Le | BinOp::Eq | BinOp::And | BinOp::Or
+        )
     }
 }
 
@@ -173,9 +183,9 @@ impl ExprArena {
 
     /// The node behind `id`, or an error if `id` is not from this arena.
     pub fn try_get(&self, id: ExprId) -> Result<&Expr> {
-        self.nodes
-            .get(id.index())
-            .ok_or_else(|| SymbolicError::InvalidRef(format!("expression id {} (arena has {})", id.0, self.len())))
+        self.nodes.get(id.index()).ok_or_else(|| {
+            SymbolicError::InvalidRef(format!("expression id {} (arena has {})", id.0, self.len()))
+        })
     }
 
     /// All nodes, in id order (children before parents).
@@ -272,7 +282,10 @@ impl ExprArena {
             }
             stack.extend(self.get(id).children());
         }
-        (0..self.nodes.len() as u32).map(ExprId).filter(|id| seen[id.index()]).collect()
+        (0..self.nodes.len() as u32)
+            .map(ExprId)
+            .filter(|id| seen[id.index()])
+            .collect()
     }
 
     /// The variables that `roots` depend on, sorted.

@@ -86,7 +86,16 @@ pub struct Target {
 
 /// Names accepted by [`Target::preset`].
 pub const PRESETS: [&str; 10] = [
-    "h100-sxm", "h100-pcie", "h200", "a100", "a10g", "rtx-a5000", "rtx-4090", "l4", "t4", "orin",
+    "h100-sxm",
+    "h100-pcie",
+    "h200",
+    "a100",
+    "a10g",
+    "rtx-a5000",
+    "rtx-4090",
+    "l4",
+    "t4",
+    "orin",
 ];
 
 struct Row {
@@ -122,7 +131,10 @@ impl Target {
     pub fn preset(key: &str) -> Result<Target> {
         let key = key.to_ascii_lowercase();
         let row = ROWS.iter().find(|r| r.key == key).ok_or_else(|| {
-            SymbolicError::InvalidRef(format!("unknown target preset `{key}`; known: {}", PRESETS.join(", ")))
+            SymbolicError::InvalidRef(format!(
+                "unknown target preset `{key}`; known: {}",
+                PRESETS.join(", ")
+            ))
         })?;
         Ok(Target {
             name: row.name.to_string(),
@@ -199,7 +211,10 @@ impl Target {
         if !t.starts_with('{') {
             return Target::preset(t);
         }
-        serde_json::from_str(t).map_err(|e| SymbolicError::Parse { pos: e.column().saturating_sub(1), msg: e.to_string() })
+        serde_json::from_str(t).map_err(|e| SymbolicError::Parse {
+            pos: e.column().saturating_sub(1),
+            msg: e.to_string(),
+        })
     }
 }
 
@@ -212,15 +227,31 @@ mod tests {
         for key in PRESETS {
             let t = Target::preset(key).unwrap();
             let g = t.gpu().unwrap();
-            assert!(g.sm_count > 0 && g.peak_fp32 > 1e12 && g.shared_mem_per_block_optin >= g.shared_mem_per_block);
+            assert!(
+                g.sm_count > 0
+                    && g.peak_fp32 > 1e12
+                    && g.shared_mem_per_block_optin >= g.shared_mem_per_block
+            );
             assert_eq!(Target::from_text(&t.to_text()).unwrap(), t);
         }
-        assert_eq!(Target::from_text("H100-SXM").unwrap().gpu().unwrap().sm_count, 132);
+        assert_eq!(
+            Target::from_text("H100-SXM")
+                .unwrap()
+                .gpu()
+                .unwrap()
+                .sm_count,
+            132
+        );
     }
 
     #[test]
     fn unknown_preset_and_bad_text_are_errors() {
-        assert!(matches!(Target::preset("v100"), Err(SymbolicError::InvalidRef(m)) if m.contains("h100-sxm")));
-        assert!(matches!(Target::from_text("{\"name\": 3}"), Err(SymbolicError::Parse { .. })));
+        assert!(
+            matches!(Target::preset("v100"), Err(SymbolicError::InvalidRef(m)) if m.contains("h100-sxm"))
+        );
+        assert!(matches!(
+            Target::from_text("{\"name\": 3}"),
+            Err(SymbolicError::Parse { .. })
+        ));
     }
 }

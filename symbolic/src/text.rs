@@ -133,7 +133,10 @@ struct Parser<'a> {
 }
 
 fn err(pos: usize, msg: impl Into<String>) -> SymbolicError {
-    SymbolicError::Parse { pos, msg: msg.into() }
+    SymbolicError::Parse {
+        pos,
+        msg: msg.into(),
+    }
 }
 
 impl Parser<'_> {
@@ -146,7 +149,9 @@ impl Parser<'_> {
     fn atom(&mut self) -> (usize, &str) {
         let start = self.pos;
         let rest = &self.text[start..];
-        let len = rest.find(|c: char| c.is_whitespace() || c == '(' || c == ')').unwrap_or(rest.len());
+        let len = rest
+            .find(|c: char| c.is_whitespace() || c == '(' || c == ')')
+            .unwrap_or(rest.len());
         self.pos += len;
         (start, &self.text[start..start + len])
     }
@@ -156,11 +161,16 @@ impl Parser<'_> {
             return Ok(arena.constant(v));
         }
         let mut chars = tok.chars();
-        let ok_first = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        let ok_first = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
         if ok_first && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
             Ok(arena.var(tok))
         } else {
-            Err(err(start, format!("`{tok}` is neither a number nor a variable name")))
+            Err(err(
+                start,
+                format!("`{tok}` is neither a number nor a variable name"),
+            ))
         }
     }
 
@@ -171,7 +181,10 @@ impl Parser<'_> {
             self.skip_ws();
             if self.pos >= self.text.len() {
                 return match (stack.last(), result) {
-                    (Some(f), _) => Err(err(self.pos, format!("unclosed `({}` opened at byte {}", f.op, f.start))),
+                    (Some(f), _) => Err(err(
+                        self.pos,
+                        format!("unclosed `({}` opened at byte {}", f.op, f.start),
+                    )),
                     (None, Some(id)) => Ok(id),
                     (None, None) => Err(err(self.pos, "empty expression")),
                 };
@@ -193,7 +206,11 @@ impl Parser<'_> {
                         .chain(["select"])
                         .find(|s| *s == sym)
                         .ok_or_else(|| err(at, format!("unknown operator `{sym}`")))?;
-                    stack.push(Frame { op, start, args: Vec::new() });
+                    stack.push(Frame {
+                        op,
+                        start,
+                        args: Vec::new(),
+                    });
                     continue;
                 }
                 ')' => {
@@ -218,7 +235,10 @@ impl Parser<'_> {
             if f.args.len() == n {
                 Ok(())
             } else {
-                Err(err(f.start, format!("`{}` takes {n} argument(s), got {}", f.op, f.args.len())))
+                Err(err(
+                    f.start,
+                    format!("`{}` takes {n} argument(s), got {}", f.op, f.args.len()),
+                ))
             }
         };
         if let Some(&op) = BINARY.iter().find(|o| o.symbol() == f.op) {
