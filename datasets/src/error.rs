@@ -33,4 +33,22 @@ pub enum DatasetError {
         /// The templates error.
         source: tilegrad_templates::TemplateError,
     },
+    /// A file could not be read or written.
+    #[error("{path}: {msg}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        msg: String,
+    },
+    /// A tuning-log line that does not parse (other than a torn last line).
+    #[error("{file}:{line}: {msg}")]
+    LogLine {
+        /// The log file.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
 }
