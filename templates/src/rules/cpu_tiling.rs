@@ -1,0 +1,347 @@
+//! CPU multi-level tiling (`cpu-tiling`): Ansor's CPU "SSRSRS" structure for matmul/conv-like
+//! operators, with all outer tiles fused into one parallel loop.
+//!
+//! # When it applies
+//! A CPU target and the operators of [`super::gpu_tiling::applies`]: a single stage with a
+//! [`crate::Combiner::Sum`] combiner, at least one reduction axis and data reuse (matmul, batch
+//! matmul, every conv2d, conv2d transpose, conv3d). Pooling, multi-stage operators and
+//! reductions without reuse are left to [`super::cpu_simple`].
+//!
+//! # Structure (sketch `cpu-tiling`)
+//! Each spatial axis `a` of extent > 1 is split into four levels `[S0_a, S1_a, S2_a, S3_a]`
+//! with the split group `sp_<a>` (`sp_<a>_0 = S1`, `sp_<a>_1 = S2`, `sp_<a>_2 = S3`, quotient
+//! `S0 = E / (S1·S2·S3)`); each reduction axis `r` of extent > 1 into `[R0_r, R1_r]` with the
+//! group `rd_<r>` (`rd_<r>_0 = R1`, quotient `R0`). Axes of extent 1 get no variables and no
+//! loops. Coordinates: `global_a = ((s0·S1 + s1)·S2 + s2)·S3 + s3`, `global_r = r0·R1 + r1`.
+//!
+//! ```text
+//! for i.0_j.0 in 0..Π S0 @parallel           // all S0 fused; unflattened row-major
+//!  for i.1 in S1_i { for j.1 in S1_j {
+//!   for i.2 … { for j.2 … { for i.3 … { for j.3 … @vectorized { C.local[…] = 0 }}}}
+//!   for k.0 in R0_k (unroll_max_step = unroll) {
+//!    for i.2 in S2_i { for j.2 in S2_j { for k.1 in R1_k {
+//!     for i.3 in S3_i { for j.3 in S3_j @vectorized { C.local[i.2, j.2, i.3, j.3] += body }}}}}}
+//!   for i.2 … { for j.2 … { for i.3 … { for j.3 … @vectorized { C[global] = post(C.local[…]) }}}}
+//!  }}
+//! ```
+//! The accumulator `<out>.local` ([`Scope::Local`], shape `[S2_a…, S3_a…]`) holds the
+//! sub-tile of one `S1` iteration, so the epilogue (`post`) runs once per output element.
+//! The vectorized loop is the `S3` loop of the last tiled spatial axis, i.e. the output's
+//! contiguous dimension (`j` of matmul, `k` of an NHWC conv). The `unroll_max_step` pragma
+//! sits on the outermost loop of the reduction nest (the first `R0` loop; the first `S2`
+//! loop when no reduction axis is tiled).
+//!
+//! Sketch `cpu-tiling/no-cache` is the same nest without the accumulator: the output tile is
+//! zeroed in place (`C[global] = 0` over `S2`, `S3`), the reduction accumulates into `C`
+//! directly, and, only when the epilogue is not the identity, an in-place pass
+//! `C[global] = post(C[global])` over the same sub-tile follows the reduction. It saves the
+//! copy-out pass and the accumulator's footprint: it wins when the reduction is short
+//! (depthwise convs, 1×1 convs with few channels, small `K`) so that init and write-back
+//! are a large share of the work, and when a large `S2·S3` tile would not fit in registers
+//! anyway (Ansor generates this sketch too, the cached one only with its cache-write rule).
+//!
+//! # Space
+//! The split groups above, `unroll ∈ {1, 16, 64, 512}`, and linear constraints: every
+//! innermost factor `S3_a`, `R1_r ≤ 64` (`innermost_<a>`; this bounds the vector length), and
+//! for `cpu-tiling` the accumulator size `Π S2_a·S3_a ≤ L1 bytes / 4` (`local_tile`).
+
+use tilegrad_symbolic::{
+    CpuSpec, ExprId, LogTerm, LoopKind, LoopTree, Scope, Space, Target, TreeBuilder, Value,
+};
+
+use super::gpu_tiling::{applies, MAX_INNERMOST};
+use super::lower::{
+    declare_tensors, flatten, loop_nest, lower_value, product, unflatten, LoopSpec,
+};
+use crate::compute::{AxisId, ComputeDef, Stage, ValueExpr};
+use crate::sketch::{Sketch, SketchRule};
+use crate::{Result, TemplateError, Workload};
+
+/// The values of the `unroll` variable (`auto_unroll_max_step`; 1 = no unrolling).
+pub const UNROLL_VALUES: [u64; 4] = [1, 16, 64, 512];
+
+/// The CPU multi-level tiling rule (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuTiling;
+
+impl SketchRule for CpuTiling {
+    fn name(&self) -> &'static str {
+        "cpu-tiling"
+    }
+
+    fn generate(
+        &self,
+        workload: &Workload,
+        compute: &ComputeDef,
+        target: &Target,
+    ) -> Result<Vec<Sketch>> {
+        let Some(cpu) = target.cpu() else {
+            return Ok(Vec::new());
+        };
+        if !applies(compute) {
+            return Ok(Vec::new());
+        }
+        Ok(vec![
+            sketch(workload, compute, cpu, true)?,
+            sketch(workload, compute, cpu, false)?,
+        ])
+    }
+}
+
+/// One tiled axis: its levels, outermost (the quotient) first.
+#[derive(Clone, Debug)]
+struct Tiled {
+    axis: AxisId,
+    name: String,
+    levels: Vec<ExprId>,
+}
+
+fn err(e: impl std::fmt::Display) -> TemplateError {
+    TemplateError::Schedule(format!("cpu-tiling: {e}"))
+}
+
+/// Declares `<prefix>_<axis>` split groups of `n` free factors for every axis of extent > 1
+/// in `axes` (ids from `first`); returns the tilings and the innermost factor of each.
+fn declare_groups(
+    b: &mut TreeBuilder,
+    space: &mut Space,
+    axes: &[crate::compute::Axis],
+    first: AxisId,
+    prefix: &str,
+    n: usize,
+) -> Result<Vec<(Tiled, tilegrad_symbolic::SplitGroupId)>> {
+    let mut out = Vec::new();
+    for (k, a) in axes.iter().enumerate().filter(|(_, a)| a.extent > 1) {
+        let group = format!("{prefix}_{}", a.name);
+        let gid = space
+            .add_split_group(b.e(), &group, a.extent as u64, n)
+            .map_err(err)?;
+        let mut levels = vec![space.quotient_expr(b.e(), gid).map_err(err)?];
+        levels.extend((0..n).map(|j| b.sched_var(&format!("{group}_{j}"))));
+        let tiled = Tiled {
+            axis: first + k,
+            name: a.name.clone(),
+            levels,
+        };
+        out.push((tiled, gid));
+    }
+    Ok(out)
+}
+
+/// Builds the `cpu-tiling` sketch (`cached`) or `cpu-tiling/no-cache`.
+fn sketch(workload: &Workload, def: &ComputeDef, cpu: &CpuSpec, cached: bool) -> Result<Sketch> {
+    let stage = &def.stages[0];
+    let mut b = TreeBuilder::new(&stage.name);
+    let mut space = Space::new();
+    let sp = declare_groups(&mut b, &mut space, &stage.spatial, 0, "sp", 3)?;
+    let ns = stage.spatial.len();
+    let rd = declare_groups(&mut b, &mut space, &stage.reduce, ns, "rd", 1)?;
+    let mut tile = Vec::new();
+    for (t, gid) in sp.iter().chain(&rd) {
+        let f = space.group(*gid).map_err(err)?.factors().to_vec();
+        let inner = f[f.len() - 1];
+        space
+            .add_log_product_constraint(
+                &format!("innermost_{}", t.name),
+                &[(LogTerm::Var(inner), 1.0)],
+                MAX_INNERMOST,
+            )
+            .map_err(err)?;
+        if f.len() == 3 {
+            tile.extend([(LogTerm::Var(f[1]), 1.0), (LogTerm::Var(f[2]), 1.0)]);
+        }
+    }
+    if cached && !tile.is_empty() {
+        let elems = (cpu.l1_bytes / 4).max(1) as f64;
+        space
+            .add_log_product_constraint("local_tile", &tile, elems)
+            .map_err(err)?;
+    }
+    space
+        .add_choice(b.e(), "unroll", &UNROLL_VALUES)
+        .map_err(err)?;
+    let unroll = b.sched_var("unroll");
+    let plan = Plan {
+        def,
+        stage,
+        sp: sp.into_iter().map(|(t, _)| t).collect(),
+        rd: rd.into_iter().map(|(t, _)| t).collect(),
+        unroll,
+        cached,
+    };
+    let tree = plan.build(b)?;
+    tree.verify().map_err(err)?;
+    let id = if cached {
+        "cpu-tiling"
+    } else {
+        "cpu-tiling/no-cache"
+    };
+    Ok(Sketch {
+        id: id.into(),
+        workload: workload.clone(),
+        tree,
+        space,
+    })
+}
+
+/// Everything needed to build one sketch's tree.
+struct Plan<'a> {
+    def: &'a ComputeDef,
+    stage: &'a Stage,
+    sp: Vec<Tiled>,
+    rd: Vec<Tiled>,
+    unroll: ExprId,
+    cached: bool,
+}
+
+impl Plan<'_> {
+    fn level(&self, k: usize) -> Vec<ExprId> {
+        self.sp.iter().map(|s| s.levels[k]).collect()
+    }
+
+    /// Serial loops `<a>.<k>` over level `k` of `tiles`; the last one vectorized if `vec`.
+    fn specs(tiles: &[Tiled], k: usize, vec: bool) -> Vec<LoopSpec> {
+        let mut specs: Vec<LoopSpec> = tiles
+            .iter()
+            .map(|t| LoopSpec::new(format!("{}.{k}", t.name), t.levels[k], LoopKind::Serial))
+            .collect();
+        if let Some(last) = specs.last_mut().filter(|_| vec) {
+            last.kind = LoopKind::Vectorized;
+        }
+        specs
+    }
+
+    /// The `S2`, `S3` register loops (init and write-back).
+    fn register_specs(&self) -> Vec<LoopSpec> {
+        [
+            Self::specs(&self.sp, 2, false),
+            Self::specs(&self.sp, 3, true),
+        ]
+        .concat()
+    }
+
+    /// Global coordinates of every axis (zero for untiled ones) from per-tile levels.
+    fn coords(&self, b: &mut TreeBuilder, sp: &[[ExprId; 4]], rd: &[[ExprId; 2]]) -> Vec<ExprId> {
+        let zero = b.c(0.0);
+        let mut g = vec![zero; self.stage.spatial.len() + self.stage.reduce.len()];
+        for (t, v) in self.sp.iter().zip(sp) {
+            g[t.axis] = flatten(b.e(), v, &t.levels);
+        }
+        for (t, v) in self.rd.iter().zip(rd) {
+            g[t.axis] = flatten(b.e(), v, &t.levels);
+        }
+        g
+    }
+
+    fn build(&self, mut b: TreeBuilder) -> Result<LoopTree> {
+        let bufs = declare_tensors(&mut b, self.def);
+        let out = bufs
+            .get(self.stage.output)
+            .copied()
+            .flatten()
+            .ok_or_else(|| err("no output buffer"))?;
+        let acc = if self.cached {
+            let mut shape = [self.level(2), self.level(3)].concat();
+            if shape.is_empty() {
+                shape.push(b.c(1.0));
+            }
+            let name = format!("{}.local", self.def.tensors[self.stage.output].name);
+            Some(b.buffer(&name, Scope::Local, &shape))
+        } else {
+            None
+        };
+        let n0 = product(b.e(), &self.level(0));
+        let fused: Vec<String> = self.sp.iter().map(|s| format!("{}.0", s.name)).collect();
+        let fused = if fused.is_empty() {
+            "fused".to_string()
+        } else {
+            fused.join("_")
+        };
+        let n_sp = self.stage.spatial.len();
+        let ns = self.sp.len();
+        let nr = self.rd.len();
+        let mut res: Result<()> = Ok(());
+        b.loop_(&fused, n0, LoopKind::Parallel, |b, p| {
+            let s0 = unflatten(b.e(), p, &self.level(0));
+            loop_nest(b, &Self::specs(&self.sp, 1, false), &mut |b, s1| {
+                // Spatial coordinates of the sub-tile point (s2, s3).
+                let at = |b: &mut TreeBuilder, s2: &[ExprId], s3: &[ExprId], r: &[[ExprId; 2]]| {
+                    let sp: Vec<[ExprId; 4]> =
+                        (0..ns).map(|k| [s0[k], s1[k], s2[k], s3[k]]).collect();
+                    self.coords(b, &sp, r)
+                };
+                let acc_index = |b: &mut TreeBuilder, s2: &[ExprId], s3: &[ExprId]| {
+                    let idx = [s2, s3].concat();
+                    if idx.is_empty() {
+                        vec![b.c(0.0)]
+                    } else {
+                        idx
+                    }
+                };
+                // Init.
+                loop_nest(b, &self.register_specs(), &mut |b, v| {
+                    let (s2, s3) = v.split_at(ns);
+                    match acc {
+                        Some(acc) => {
+                            let idx = acc_index(b, s2, s3);
+                            b.init(acc, &idx, Value::Const(0.0));
+                        }
+                        None => {
+                            let g = at(b, s2, s3, &[]);
+                            b.init(out, &g[..n_sp], Value::Const(0.0));
+                        }
+                    }
+                });
+                // Reduction: R0 (unrolled), S2, R1, S3.
+                let mut specs = [
+                    Self::specs(&self.rd, 0, false),
+                    Self::specs(&self.sp, 2, false),
+                    Self::specs(&self.rd, 1, false),
+                    Self::specs(&self.sp, 3, true),
+                ]
+                .concat();
+                if let Some(first) = specs.first_mut() {
+                    first.unroll = Some(self.unroll);
+                }
+                loop_nest(b, &specs, &mut |b, v| {
+                    let (r0, rest) = v.split_at(nr);
+                    let (s2, rest) = rest.split_at(ns);
+                    let (r1, s3) = rest.split_at(nr);
+                    let r: Vec<[ExprId; 2]> = (0..nr).map(|k| [r0[k], r1[k]]).collect();
+                    let g = at(b, s2, s3, &r);
+                    match lower_value(b, self.def, &bufs, &self.stage.body, &g, None) {
+                        Ok(value) => match acc {
+                            Some(acc) => {
+                                let idx = acc_index(b, s2, s3);
+                                b.accumulate(acc, &idx, value);
+                            }
+                            None => b.accumulate(out, &g[..n_sp], value),
+                        },
+                        Err(e) => res = Err(e),
+                    }
+                });
+                // Write-back with the epilogue.
+                if acc.is_none() && self.stage.post == ValueExpr::Acc {
+                    return;
+                }
+                loop_nest(b, &self.register_specs(), &mut |b, v| {
+                    let (s2, s3) = v.split_at(ns);
+                    let g = at(b, s2, s3, &[]);
+                    let a = match acc {
+                        Some(acc) => {
+                            let idx = acc_index(b, s2, s3);
+                            Value::load(acc, &idx)
+                        }
+                        None => Value::load(out, &g[..n_sp]),
+                    };
+                    match lower_value(b, self.def, &bufs, &self.stage.post, &g[..n_sp], Some(&a)) {
+                        Ok(value) => b.store(out, &g[..n_sp], value),
+                        Err(e) => res = Err(e),
+                    }
+                });
+            });
+        });
+        res?;
+        Ok(b.finish())
+    }
+}
