@@ -79,6 +79,9 @@ pub fn build_one(
         .args(["-shared", "-fPIC", "-o"])
         .arg(&lib)
         .arg(&src)
+        // Libraries after the source: `--as-needed` linkers drop a `-lm` placed before it,
+        // and generated kernels call expf, erff, ….
+        .arg("-lm")
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(log_file.try_clone()?)

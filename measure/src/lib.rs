@@ -18,12 +18,15 @@
 
 pub mod build_dir;
 pub mod cc;
+pub mod codegen;
 mod cpu_exec;
+pub mod cpu_measurer;
 mod cuda_exec;
 pub mod device;
 pub mod error;
 pub mod inputs;
 pub mod kernel;
+pub mod measurer;
 pub mod nvrtc;
 mod parallel;
 mod process;
@@ -39,10 +42,12 @@ mod worker_main;
 
 pub use build_dir::BuildDir;
 pub use cc::{build_cpu, build_one, BuildOptions, BuiltCpuKernel};
+pub use cpu_measurer::{CpuMeasurer, CpuMeasurerConfig};
 pub use device::{cuda_device_count, query_device, DeviceInfo, CUDA_BINDINGS_VERSION};
 pub use error::{MeasureError, WrongKind};
 pub use inputs::input_data;
 pub use kernel::{CpuKernel, CudaKernel, KernelIo, Problem, Tolerance};
+pub use measurer::{MeasureInput, MeasureResult, Measurer};
 pub use nvrtc::{
     compile_cuda, compile_cuda_batch, nvrtc_available, nvrtc_version, CudaImage, CudaImageKind,
     NvrtcOptions, NVRTC_LIB_ENV,
@@ -51,3 +56,6 @@ pub use runner::{CpuRunner, CudaRunner, Measurement, RunnerConfig};
 pub use timing::{Timing, TimingConfig};
 pub use worker::{WorkerConfig, WORKER_EXE_NAME};
 pub use worker_main::worker_main;
+pub mod emulate;
+pub mod host;
+pub use host::host_cpu;

@@ -1,0 +1,13 @@
+//! Code generation from concrete loop trees ([`tilegrad_symbolic::LoopTree`]).
+//!
+//! * [`c`]: C with OpenMP and GCC vector types for the CPU target.
+
+pub mod c;
+mod c_expr;
+mod c_hoist;
+mod c_interval;
+mod c_loop;
+mod c_prelude;
+mod c_value;
+mod c_vec;
+pub mod cuda;
