@@ -30,8 +30,19 @@ pub use space::{Assignment, LinearConstraint, LogTerm, Space, SplitGroup, SplitG
 pub mod interp;
 pub mod looptree;
 pub use interp::interpret;
-pub use looptree::{Buffer, BufferId, BufferRole, Loop, LoopKind, LoopTree, Scope, Stmt, Store, StoreKind, TreeBuilder, Value};
+pub use looptree::{
+    Buffer, BufferId, BufferRole, Loop, LoopKind, LoopTree, Scope, Stmt, Store, StoreKind,
+    TreeBuilder, Value,
+};
 pub mod simplify;
 pub mod subst;
-pub use simplify::{dag_size, simplify, simplify_many, simplify_many_with, simplify_with, SimplifyOptions};
-pub use subst::{substitute, substitute_many, substitute_values};
+pub use simplify::{
+    dag_size, simplify, simplify_many, simplify_many_with, simplify_with, SimplifyOptions,
+};
+pub use subst::{substitute, substitute_many, substitute_values, substitute_values_with};
+pub mod constraints;
+pub mod features;
+pub use constraints::{constraints, direct_violations, is_legal};
+pub use features::{
+    direct_features, FeatureEval, FeatureSet, FEATURE_NAMES, FEATURE_VERSION, N_BUFFERS, N_FEATURES,
+};
