@@ -300,7 +300,9 @@ impl Stage {
 
     /// The axis with this id (spatial then reduction), if any.
     pub fn axis(&self, id: AxisId) -> Option<&Axis> {
-        self.spatial.get(id).or_else(|| self.reduce.get(id.checked_sub(self.spatial.len())?))
+        self.spatial
+            .get(id)
+            .or_else(|| self.reduce.get(id.checked_sub(self.spatial.len())?))
     }
 
     /// Whether the axis is a reduction axis.
