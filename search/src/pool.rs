@@ -1,0 +1,170 @@
+//! The candidate pool shared by all policies: de-duplication against everything seen,
+//! exact scoring, ranking with an exploration bonus, and the ε share of random legal picks.
+
+use std::collections::HashSet;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use tilegrad_symbolic::Assignment;
+
+use crate::objective::score_checked;
+use crate::{Objective, Proposal, ProposalSource, Result, SeenSet};
+
+/// Draws of random legal candidates per pick wanted before giving up (plus a constant).
+const RANDOM_TRIES_PER_PICK: usize = 20;
+
+/// Unscored candidates, de-duplicated against a [`SeenSet`] and each other.
+#[derive(Debug, Default)]
+pub struct Pool {
+    /// Per sketch: candidates in insertion order.
+    items: Vec<Vec<(Assignment, ProposalSource)>>,
+    keys: HashSet<(usize, String)>,
+}
+
+impl Pool {
+    /// An empty pool for `n_sketches` sketches.
+    pub fn new(n_sketches: usize) -> Self {
+        Self {
+            items: vec![Vec::new(); n_sketches],
+            keys: HashSet::new(),
+        }
+    }
+
+    /// Adds `a` unless it is in `seen`, already pooled, or illegal in `obj`'s space; returns
+    /// whether it was added.
+    pub fn offer(
+        &mut self,
+        obj: &dyn Objective,
+        sketch: usize,
+        a: Assignment,
+        source: ProposalSource,
+        seen: &SeenSet,
+    ) -> bool {
+        let text = a.to_string();
+        if seen.contains_text(sketch, &text) || self.keys.contains(&(sketch, text.clone())) {
+            return false;
+        }
+        if !obj.space().is_legal(&a) {
+            return false;
+        }
+        self.keys.insert((sketch, text));
+        self.items[sketch].push((a, source));
+        true
+    }
+
+    /// Marks `(sketch, text)` as known, so that [`Pool::offer`] rejects it.
+    pub fn exclude(&mut self, sketch: usize, text: String) {
+        self.keys.insert((sketch, text));
+    }
+
+    /// Whether `(sketch, text)` is pooled.
+    pub fn contains_text(&self, sketch: usize, text: &str) -> bool {
+        self.keys.contains(&(sketch, text.to_string()))
+    }
+
+    /// Number of pooled candidates.
+    pub fn len(&self) -> usize {
+        self.items.iter().map(Vec::len).sum()
+    }
+
+    /// Whether no candidate is pooled.
+    pub fn is_empty(&self) -> bool {
+        self.items.iter().all(Vec::is_empty)
+    }
+
+    /// Scores every candidate exactly (one [`Objective::score_exact`] call per sketch) and
+    /// returns the legal ones as proposals, in pool order (sketch by sketch).
+    pub fn score(self, tasks: &[&dyn Objective]) -> Result<Vec<Proposal>> {
+        let mut out = Vec::with_capacity(self.len());
+        for (sketch, items) in self.items.into_iter().enumerate() {
+            let batch: Vec<Assignment> = items.iter().map(|(a, _)| a.clone()).collect();
+            let scores = score_checked(tasks[sketch], &batch)?;
+            for ((a, source), s) in items.into_iter().zip(scores) {
+                if s.legal && s.score.is_finite() && s.uncertainty.is_finite() {
+                    out.push(Proposal {
+                        sketch,
+                        assignment: a,
+                        predicted: s.score,
+                        uncertainty: s.uncertainty,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Sorts `props` by `predicted + kappa · uncertainty`, best first (stable: ties keep their
+/// order, so the result is deterministic).
+pub fn rank(props: &mut [Proposal], kappa: f64) {
+    props.sort_by(|a, b| {
+        let ra = a.predicted + kappa * a.uncertainty;
+        let rb = b.predicted + kappa * b.uncertainty;
+        rb.total_cmp(&ra)
+    });
+}
+
+/// Up to `n` uniformly random legal proposals (sketch uniform, then [`Space::sample`]),
+/// distinct, not in `seen` and not in `exclude`; each is scored exactly and kept only if
+/// legal. Gives up after about `20·n` draws.
+///
+/// [`Space::sample`]: tilegrad_symbolic::Space::sample
+pub fn random_picks(
+    tasks: &[&dyn Objective],
+    seen: &SeenSet,
+    exclude: &HashSet<(usize, String)>,
+    n: usize,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<Proposal>> {
+    let mut out = Vec::with_capacity(n);
+    if tasks.is_empty() || n == 0 {
+        return Ok(out);
+    }
+    let mut taken = exclude.clone();
+    let mut budget = RANDOM_TRIES_PER_PICK * n + 16;
+    while out.len() < n && budget > 0 {
+        // Draw a batch of fresh candidates, then score them per sketch.
+        let want = (n - out.len()).min(budget);
+        budget -= want;
+        let mut pool = Pool::new(tasks.len());
+        for _ in 0..want {
+            let sketch = rng.random_range(0..tasks.len());
+            let a = tasks[sketch].space().sample(rng)?;
+            if !taken.contains(&(sketch, a.to_string())) {
+                pool.offer(tasks[sketch], sketch, a, ProposalSource::Random, seen);
+            }
+        }
+        for p in pool.score(tasks)? {
+            if out.len() < n && taken.insert(p.key()) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The final selection shared by the policies: from the scored candidates `pool`, the best
+/// `k − ⌊ε·k⌉` by `predicted + κ·uncertainty`, then `⌊ε·k⌉` random legal picks (filled from
+/// the pool's next best if random sampling runs dry, and vice versa).
+pub fn select(
+    tasks: &[&dyn Objective],
+    seen: &SeenSet,
+    mut pool: Vec<Proposal>,
+    k: usize,
+    epsilon: f64,
+    kappa: f64,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<Proposal>> {
+    rank(&mut pool, kappa);
+    let n_random = ((epsilon.clamp(0.0, 1.0) * k as f64).round() as usize).min(k);
+    let n_model = (k - n_random).min(pool.len());
+    let mut out: Vec<Proposal> = pool.drain(..n_model).collect();
+    let taken: HashSet<(usize, String)> =
+        out.iter().chain(pool.iter()).map(Proposal::key).collect();
+    let randoms = random_picks(tasks, seen, &taken, k - n_model, rng)?;
+    let short = k - n_model - randoms.len();
+    out.extend(randoms);
+    out.extend(pool.into_iter().take(short));
+    Ok(out)
+}
