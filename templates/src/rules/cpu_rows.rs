@@ -40,7 +40,7 @@
 use tilegrad_symbolic::{BufferId, ExprId, LogTerm, LoopKind, Scope, Space, TreeBuilder, Value};
 
 use super::cpu_lanes::{lane_split, LaneSplit};
-use super::gpu_tiling::MAX_INNERMOST;
+use super::lower::MAX_INNERMOST;
 use super::lower::{
     declare_tensors, flatten, init_value, loop_nest, lower_load, lower_value_with, unflatten,
     update, LoopSpec,

@@ -23,8 +23,8 @@
 use tilegrad_symbolic::{LogTerm, LoopKind, Space, Target, TreeBuilder};
 
 use super::cpu_rows::{rows_plan, rows_sketch};
-use super::gpu_tiling::{applies as tiled, MAX_INNERMOST};
 use super::lower::{declare_tensors, flatten, lower_value, unflatten};
+use super::lower::{is_tileable as tiled, MAX_INNERMOST};
 use crate::compute::{Combiner, ComputeDef, TensorRole};
 use crate::sketch::{Sketch, SketchRule};
 use crate::{Result, TemplateError, Workload};

@@ -2,7 +2,7 @@
 //! operators, with all outer tiles fused into one parallel loop.
 //!
 //! # When it applies
-//! A CPU target and the operators of [`super::gpu_tiling::applies`]: a single stage with a
+//! A CPU target and the operators of [`super::lower::is_tileable`]: a single stage with a
 //! [`crate::Combiner::Sum`] combiner, at least one reduction axis and data reuse (matmul, batch
 //! matmul, every conv2d, conv2d transpose, conv3d). Pooling, multi-stage operators and
 //! reductions without reuse are left to [`super::cpu_simple`].
@@ -49,10 +49,10 @@ use tilegrad_symbolic::{
     CpuSpec, ExprId, LogTerm, LoopKind, LoopTree, Scope, Space, Target, TreeBuilder, Value,
 };
 
-use super::gpu_tiling::{applies, MAX_INNERMOST};
 use super::lower::{
     declare_tensors, flatten, loop_nest, lower_value, product, unflatten, LoopSpec,
 };
+use super::lower::{is_tileable as applies, MAX_INNERMOST};
 use crate::compute::{AxisId, ComputeDef, Stage, ValueExpr};
 use crate::sketch::{Sketch, SketchRule};
 use crate::{Result, TemplateError, Workload};

@@ -33,9 +33,11 @@ use crate::{Result, TemplateError};
 
 mod fold;
 mod naive;
+mod tileable;
 
 pub use fold::*;
 pub use naive::{loop_nest, naive_tree, serial_nest, LoopSpec};
+pub use tileable::{is_tileable, MAX_INNERMOST};
 
 /// Largest magnitude an index constant may have (the interpreter's integer limit); guard
 /// bounds beyond it are treated as unbounded.

@@ -69,7 +69,7 @@ fn err(msg: impl std::fmt::Display) -> TemplateError {
 
 /// The sketch ids the rule makes for `def` (empty when it does not apply).
 pub fn variants(def: &ComputeDef) -> Vec<&'static str> {
-    if super::gpu_tiling::applies(def) {
+    if super::lower::is_tileable(def) {
         return Vec::new();
     }
     match RowPlan::analyze(def) {

@@ -60,12 +60,12 @@ mod stage;
 
 use tilegrad_symbolic::{GpuSpec, LogTerm, Space, Target, TreeBuilder};
 
-use crate::compute::{AxisId, Combiner, ComputeDef, Stage};
+use crate::compute::{AxisId, ComputeDef, Stage};
 use crate::sketch::{Sketch, SketchRule};
 use crate::{Result, TemplateError, Workload};
 
-/// Ansor's `max_innermost_split_factor`.
-pub const MAX_INNERMOST: f64 = 64.0;
+pub use super::lower::{is_tileable as applies, MAX_INNERMOST};
+
 /// The values of the `unroll` variable.
 pub const UNROLL_VALUES: [u64; 5] = [1, 16, 64, 512, 1024];
 /// The candidate values of the `vec_<T>` variables (capped by the target's vector width).
@@ -99,26 +99,6 @@ impl SketchRule for GpuTiling {
         out.push(sketch(workload, compute, gpu, false)?);
         Ok(out)
     }
-}
-
-/// Whether the rule applies to `def` (see the module docs).
-pub fn applies(def: &ComputeDef) -> bool {
-    let [stage] = def.stages.as_slice() else {
-        return false;
-    };
-    if stage.combiner != Combiner::Sum || stage.reduce.is_empty() {
-        return false;
-    }
-    let live: Vec<AxisId> = stage
-        .axes()
-        .enumerate()
-        .filter(|(_, a)| a.extent > 1)
-        .map(|(i, _)| i)
-        .collect();
-    stage.body.loads().iter().any(|(_, index, _)| {
-        live.iter()
-            .any(|&a| !index.iter().any(|ix| ix.axes().any(|x| x == a)))
-    })
 }
 
 /// One tiled spatial axis: `[Q, V, T, I, J]` and the block tile `V·T·I·J`.
