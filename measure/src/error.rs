@@ -76,6 +76,16 @@ pub enum MeasureError {
     /// The required hardware or library is not present (no GPU, no libcuda, no libnvrtc, no cc).
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// Code generation failed for the candidate's concrete loop tree (e.g. a launch
+    /// configuration beyond the hardware's limits, or a construct the code generator does not
+    /// support). A fault of the candidate: it never reaches the compiler.
+    #[error("codegen error: {0}")]
+    Codegen(String),
+    /// A replayed measurement ([`crate::ReplayMeasurer`]) was asked for a candidate that the
+    /// tuning log does not hold (`workload key / sketch / assignment`). Not a fault of the
+    /// candidate: it was simply never measured.
+    #[error("not in the replay log: {0}")]
+    NotInLog(String),
     /// The request itself is malformed (e.g. expected output length differs from the kernel's).
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -92,7 +102,8 @@ impl MeasureError {
     pub fn is_candidate_fault(&self) -> bool {
         matches!(
             self,
-            Self::BuildError { .. }
+            Self::Codegen(_)
+                | Self::BuildError { .. }
                 | Self::BuildTimeout { .. }
                 | Self::LoadError(_)
                 | Self::LaunchError(_)

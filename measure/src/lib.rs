@@ -22,8 +22,10 @@ pub mod codegen;
 mod cpu_exec;
 pub mod cpu_measurer;
 mod cuda_exec;
+pub mod cuda_measurer;
 pub mod device;
 pub mod error;
+pub mod gpu_target;
 pub mod inputs;
 pub mod kernel;
 pub mod measurer;
@@ -31,6 +33,8 @@ pub mod nvrtc;
 mod parallel;
 mod process;
 mod protocol;
+pub mod record;
+pub mod replay;
 pub mod runner;
 mod session;
 pub mod timing;
@@ -43,8 +47,10 @@ mod worker_main;
 pub use build_dir::BuildDir;
 pub use cc::{build_cpu, build_one, BuildOptions, BuiltCpuKernel};
 pub use cpu_measurer::{CpuMeasurer, CpuMeasurerConfig};
+pub use cuda_measurer::{CudaMeasurer, CudaMeasurerConfig};
 pub use device::{cuda_device_count, query_device, DeviceInfo, CUDA_BINDINGS_VERSION};
 pub use error::{MeasureError, WrongKind};
+pub use gpu_target::target_from_device;
 pub use inputs::input_data;
 pub use kernel::{CpuKernel, CudaKernel, KernelIo, Problem, Tolerance};
 pub use measurer::{MeasureInput, MeasureResult, Measurer};
@@ -52,6 +58,7 @@ pub use nvrtc::{
     compile_cuda, compile_cuda_batch, nvrtc_available, nvrtc_version, CudaImage, CudaImageKind,
     NvrtcOptions, NVRTC_LIB_ENV,
 };
+pub use replay::ReplayMeasurer;
 pub use runner::{CpuRunner, CudaRunner, Measurement, RunnerConfig};
 pub use timing::{Timing, TimingConfig};
 pub use worker::{WorkerConfig, WORKER_EXE_NAME};

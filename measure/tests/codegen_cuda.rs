@@ -187,17 +187,17 @@ fn errors_are_typed() {
     let s = &sketches(&w, &h100()).unwrap()[0];
     let a = s.sample(&mut ChaCha8Rng::seed_from_u64(1)).unwrap();
     let tree = s.instantiate(&a).unwrap();
-    assert!(matches!(emit(&tree, "1bad"), Err(MeasureError::Invalid(_))));
-    assert!(matches!(emit(&tree, "a-b"), Err(MeasureError::Invalid(_))));
+    assert!(matches!(emit(&tree, "1bad"), Err(MeasureError::Codegen(_))));
+    assert!(matches!(emit(&tree, "a-b"), Err(MeasureError::Codegen(_))));
     // The symbolic tree is not concrete.
-    assert!(matches!(emit(&s.tree, "k"), Err(MeasureError::Invalid(_))));
+    assert!(matches!(emit(&s.tree, "k"), Err(MeasureError::Codegen(_))));
     let cpu_sketches = sketches(&w, &cpu).unwrap();
     assert!(!cpu_sketches.is_empty());
     for s in cpu_sketches {
         let a = s.sample(&mut ChaCha8Rng::seed_from_u64(1)).unwrap();
         let tree = s.instantiate(&a).unwrap();
         assert!(
-            matches!(emit(&tree, "k"), Err(MeasureError::Invalid(_))),
+            matches!(emit(&tree, "k"), Err(MeasureError::Codegen(_))),
             "{}",
             s.id
         );

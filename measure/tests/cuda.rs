@@ -121,7 +121,15 @@ fn cuda_runner_is_unavailable_without_gpu_or_measures_with_one() {
     let ks = [
         kernel(VADD, n),
         kernel(&VADD.replace("out[i] =", "out[i + 1] ="), n),
-        kernel(&VADD.replace("out[i] =", "((float*)0)[i] ="), n),
+        // A store 1 TiB past the output: unmapped, so an illegal address (a store through a
+        // null pointer would not do: NVRTC deletes it as undefined behaviour, seen on an H100).
+        kernel(
+            &VADD.replace(
+                "out[i] =",
+                "((float*)((unsigned long long)out + (1ull << 40)))[i] =",
+            ),
+            n,
+        ),
         kernel(VADD, n),
         kernel(
             &VADD.replace(

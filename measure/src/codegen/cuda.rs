@@ -23,7 +23,7 @@
 //!
 //! Loops of extent 1 disappear (their variable is 0) and index expressions are folded with
 //! interval analysis ([`cuda_expr`](self)). The output depends only on the tree and the
-//! entry name (byte-stable). Errors ([`MeasureError::Invalid`]): a tree that does not verify,
+//! entry name (byte-stable). Errors ([`MeasureError::Codegen`]): a tree that does not verify,
 //! is not concrete or not a GPU tree, global temporaries, more than one kernel, launch
 //! dimensions beyond CUDA's limits, buffers of 2^31 elements or more.
 
@@ -50,7 +50,7 @@ use cuda_stmt::Emitter;
 pub const STATIC_SHARED_LIMIT: u64 = 48 * 1024;
 
 fn err(msg: String) -> MeasureError {
-    MeasureError::Invalid(format!("cuda codegen: {msg}"))
+    MeasureError::Codegen(format!("cuda codegen: {msg}"))
 }
 
 const RESERVED: &[&str] = &[

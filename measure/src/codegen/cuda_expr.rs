@@ -65,7 +65,7 @@ pub(super) struct Helpers {
 }
 
 fn err(msg: String) -> MeasureError {
-    MeasureError::Invalid(format!("cuda codegen: {msg}"))
+    MeasureError::Codegen(format!("cuda codegen: {msg}"))
 }
 
 fn sat(v: i128) -> i64 {

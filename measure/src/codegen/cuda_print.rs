@@ -23,6 +23,14 @@ fn prec(ix: &Ix) -> u8 {
     }
 }
 
+/// Whether `ix` prints as a product of atoms (no division or modulo at the same precedence).
+fn mul_spine(ix: &Ix) -> bool {
+    match &ix.kind {
+        IxKind::Bin(IOp::Mul, l, r) => mul_spine(l) && prec(r) > 6,
+        _ => prec(ix) > 6,
+    }
+}
+
 /// Whether `a / b` (and `a % b`) in C equal the floored operations.
 fn plain_div(a: &Ix, b: &Ix) -> bool {
     a.lo >= 0 && b.lo > 0
@@ -146,13 +154,17 @@ impl IxPrinter<'_> {
             _ => "||",
         };
         let p = prec(ix);
-        let assoc = matches!(
-            (op, &b.kind),
-            (IOp::Add, IxKind::Bin(IOp::Add, ..))
-                | (IOp::Mul, IxKind::Bin(IOp::Mul, ..))
-                | (IOp::And, IxKind::Bin(IOp::And, ..))
-                | (IOp::Or, IxKind::Bin(IOp::Or, ..))
-        );
+        // `a * (x * y)` prints as `a * x * y` only when the right operand's left spine is
+        // multiplications of atoms: `a * (x / 2 * 4)` is not `a * x / 2 * 4` in integer C.
+        let assoc = match (op, &b.kind) {
+            (IOp::Mul, IxKind::Bin(IOp::Mul, l, _)) => mul_spine(l),
+            _ => matches!(
+                (op, &b.kind),
+                (IOp::Add, IxKind::Bin(IOp::Add, ..))
+                    | (IOp::And, IxKind::Bin(IOp::And, ..))
+                    | (IOp::Or, IxKind::Bin(IOp::Or, ..))
+            ),
+        };
         let lp = prec(a) < p;
         let rp = prec(b) < p || (prec(b) == p && !assoc);
         self.paren(out, a, lp);
