@@ -17,6 +17,19 @@ pub enum SearchError {
     /// The L-BFGS optimiser (argmin) failed.
     #[error("l-bfgs: {0}")]
     Lbfgs(String),
+    /// A tuning report was fed inconsistent data, or its JSON is malformed or of another
+    /// version.
+    #[error("report: {0}")]
+    Report(String),
+    /// The tuner could not set up a task (no sketch applies, a feature set failed to build).
+    #[error("tuner task: {0}")]
+    Task(String),
+    /// Reading or writing the tuning log failed.
+    #[error("tuning log: {0}")]
+    Log(String),
+    /// The cost model failed (prediction or fitting).
+    #[error("cost model: {0}")]
+    Model(String),
 }
 
 /// Result alias for this crate.

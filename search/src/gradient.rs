@@ -1,8 +1,11 @@
 //! [`GradientSearch`]: Felix-style gradient descent on the relaxed schedule variables.
 //!
 //! Per sketch and per call of [`SearchPolicy::propose`]:
-//! 1. `n_starts` legal starting points, sampled uniformly ([`Space::sample`]), encoded as
-//!    coordinates (prime exponents, `ln` of choices).
+//! 1. `n_starts` legal starting points, encoded as coordinates (prime exponents, `ln` of
+//!    choices): up to `⌊elite_share · n_starts⌉` of them are the sketch's best measured
+//!    assignments (fed back through [`SearchPolicy::observe`]), the rest sampled uniformly
+//!    ([`Space::sample`]). Starting from measured winners keeps the descent where the
+//!    model was trained instead of extrapolating from a few dozen samples.
 //! 2. `n_steps` steps of the optimiser ([`Optimizer`]): by default projected Adam with
 //!    per-row state created fresh for this call, minimising `−score + λ·penalty` through
 //!    [`Space::decode_batch`] → [`Objective::evaluate`] → [`Space::pullback_batch`]. The
@@ -72,6 +75,8 @@ pub struct GradientConfig {
     pub polish_rounds: usize,
     /// The optimiser.
     pub optimizer: Optimizer,
+    /// Share of the starting points taken from the best measured assignments (0 disables it).
+    pub elite_share: f64,
 }
 
 impl Default for GradientConfig {
@@ -90,6 +95,7 @@ impl Default for GradientConfig {
             polish_top: 4,
             polish_rounds: 4,
             optimizer: Optimizer::Adam(AdamParams::default()),
+            elite_share: 0.5,
         }
     }
 }
@@ -111,6 +117,9 @@ impl GradientConfig {
         if !self.kappa.is_finite() || !(0.0..=1.0).contains(&self.epsilon) {
             return bad("kappa must be finite and epsilon in [0, 1]");
         }
+        if !(0.0..=1.0).contains(&self.elite_share) {
+            return bad("elite_share must be in [0, 1]");
+        }
         Ok(())
     }
 
@@ -131,21 +140,40 @@ impl GradientConfig {
 pub struct GradientSearch {
     /// Settings.
     pub config: GradientConfig,
+    /// Best measured `(sketch, assignment, score)`, best first.
+    measured: Vec<(usize, Assignment, f64)>,
 }
 
 impl GradientSearch {
     /// A policy with these settings (validated).
     pub fn new(config: GradientConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Self { config })
+        Ok(Self {
+            config,
+            measured: Vec::new(),
+        })
     }
 
-    /// Legal starting points of `space`, one per row.
-    fn starts(&self, space: &Space, rng: &mut ChaCha8Rng) -> Result<Array2<f64>> {
-        let mut x = Array2::zeros((self.config.n_starts, space.dim()));
-        for mut row in x.axis_iter_mut(Axis(0)) {
-            let a = space.sample(rng)?;
-            row.assign(&ndarray::ArrayView1::from(&space.encode(&a)?));
+    /// Legal starting points of sketch `sketch`'s `space`, one per row: its best measured
+    /// assignments first (up to the elite share), then uniform samples.
+    fn starts(&self, sketch: usize, space: &Space, rng: &mut ChaCha8Rng) -> Result<Array2<f64>> {
+        let n = self.config.n_starts;
+        let n_elite = (self.config.elite_share * n as f64).round() as usize;
+        let elite = self
+            .measured
+            .iter()
+            .filter(|(s, a, _)| *s == sketch && space.is_legal(a))
+            .take(n_elite);
+        let mut rows: Vec<Vec<f64>> = Vec::with_capacity(n);
+        for (_, a, _) in elite {
+            rows.push(space.encode(a)?);
+        }
+        while rows.len() < n {
+            rows.push(space.encode(&space.sample(rng)?)?);
+        }
+        let mut x = Array2::zeros((n, space.dim()));
+        for (mut row, r) in x.axis_iter_mut(Axis(0)).zip(&rows) {
+            row.assign(&ndarray::ArrayView1::from(r));
         }
         Ok(x)
     }
@@ -188,9 +216,14 @@ impl GradientSearch {
     }
 
     /// All iterates (starting points included) of one sketch's descent, one row each.
-    fn trace(&self, obj: &dyn Objective, rng: &mut ChaCha8Rng) -> Result<Vec<Vec<f64>>> {
+    fn trace(
+        &self,
+        sketch: usize,
+        obj: &dyn Objective,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Vec<Vec<f64>>> {
         let space = obj.space();
-        let mut x = self.starts(space, rng)?;
+        let mut x = self.starts(sketch, space, rng)?;
         let mut trace: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
         let c = &self.config;
         match c.optimizer {
@@ -243,7 +276,7 @@ impl SearchPolicy for GradientSearch {
         let mut pool = Pool::new(tasks.len());
         for (sketch, &obj) in tasks.iter().enumerate() {
             let space = obj.space();
-            let trace = self.trace(obj, rng)?;
+            let trace = self.trace(sketch, obj, rng)?;
             let mut rounded = round_all(space, &trace)?;
             if self.config.value_rounding {
                 let flat: Vec<f64> = trace.iter().flatten().copied().collect();
@@ -275,5 +308,16 @@ impl SearchPolicy for GradientSearch {
             self.config.kappa,
             rng,
         )
+    }
+
+    fn observe(&mut self, results: &[(Proposal, Option<f64>)]) {
+        for (p, score) in results {
+            if let Some(s) = score.filter(|s| s.is_finite()) {
+                self.measured.push((p.sketch, p.assignment.clone(), s));
+            }
+        }
+        // Stable sort: ties keep arrival order, so the elite is deterministic.
+        self.measured.sort_by(|a, b| b.2.total_cmp(&a.2));
+        self.measured.truncate(4 * self.config.n_starts.max(1));
     }
 }

@@ -16,25 +16,42 @@
 //! [`synthetic`] holds objectives with known optima for tests and benchmarks.
 
 pub mod adam;
+pub mod compare;
+pub mod compare_run;
 pub mod error;
 pub mod evolution;
 pub mod gradient;
 pub mod lbfgs;
+pub mod model_objective;
 pub mod objective;
 pub mod policy;
 pub mod polish;
 pub mod pool;
 pub mod proposal;
 pub mod random;
+pub mod report;
+pub mod report_builder;
 pub mod rounding;
+pub mod scheduler;
 pub mod synthetic;
+pub mod tuner;
 
 pub use adam::{AdamParams, ProjectedAdam};
+pub use compare::{summarize, Comparison, RunCurve};
+pub use compare_run::{compare_policies, BenchConfig, BenchOutcome, RunId};
 pub use error::{Result, SearchError};
 pub use evolution::{EvolutionConfig, EvolutionarySearch};
 pub use gradient::{GradientConfig, GradientSearch, Optimizer};
 pub use lbfgs::LbfgsConfig;
+pub use model_objective::{feature_spec, ModelObjective, ModelRef};
 pub use objective::{ExactScore, Objective, ObjectiveEval};
 pub use policy::SearchPolicy;
 pub use proposal::{Proposal, ProposalSource, SeenSet};
 pub use random::{RandomConfig, RandomSearch};
+pub use report::{Report, RunMeta, TimeSplit, REPORT_VERSION};
+pub use report_builder::{ReportBuilder, RoundStats, TaskInfo, Trial, TrialResult};
+pub use scheduler::{SchedulerConfig, TaskScheduler};
+pub use tuner::{
+    ColdStart, PolicyKind, ResumeStats, StopReason, TuneEvent, TuneOutcome, TuneTask, Tuner,
+    TunerConfig, TunerModel,
+};

@@ -1,0 +1,278 @@
+//! [`ReportBuilder`]: turns the tuner's per-round statistics into a [`Report`].
+//!
+//! Pure bookkeeping, no clock: the tuner passes every time it measured. Usage:
+//! ```text
+//! let mut b = ReportBuilder::new(meta, tasks)?;      // before the first round
+//! b.round(task, RoundStats { elapsed_s, time, trials })?;   // after every round
+//! let progress = b.snapshot(wall_s);                  // any time
+//! let report = b.finish("trial_budget", wall_s);      // at the end
+//! ```
+//! Rounds resumed from a tuning log can be fed like any other round (with zero times).
+
+use std::collections::BTreeMap;
+
+use tilegrad_cost_model::metrics::spearman;
+
+use crate::report::{
+    BestSchedule, CurvePoint, NetworkPoint, Report, RoundCalibration, RoundSummary, RunMeta,
+    TaskReport, TimeSplit, REPORT_VERSION,
+};
+use crate::{Result, SearchError};
+
+/// What the builder needs to know about a task up front.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskInfo {
+    /// Canonical workload text.
+    pub workload: String,
+    /// Workload key (16 hex digits).
+    pub key: String,
+    /// Times the task appears in the network (finite, positive).
+    pub weight: f64,
+    /// Floating-point operations of one execution (finite, non-negative).
+    pub flops: f64,
+}
+
+/// The outcome of one measured candidate.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrialResult {
+    /// Verified and timed: the median latency in seconds (finite, positive).
+    Ok {
+        /// Median latency, seconds.
+        median_s: f64,
+    },
+    /// Failed: a short error kind (e.g. `build`, `verify`, `timeout`, `runtime`).
+    Failed {
+        /// Error kind; failures are counted by it.
+        kind: String,
+    },
+}
+
+/// One measured candidate of a round.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trial {
+    /// Sketch id.
+    pub sketch: String,
+    /// Assignment text.
+    pub assignment: String,
+    /// The cost model's predicted score (higher is better), if there was one.
+    pub predicted: Option<f64>,
+    /// Seconds since the run started when this measurement finished (None: the round's end).
+    pub elapsed_s: Option<f64>,
+    /// The outcome.
+    pub result: TrialResult,
+}
+
+/// Everything the tuner reports about one finished round.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoundStats {
+    /// Seconds since the run started, at the end of the round.
+    pub elapsed_s: f64,
+    /// The round's time split.
+    pub time: TimeSplit,
+    /// The round's measurements, in measurement order.
+    pub trials: Vec<Trial>,
+}
+
+/// Collects rounds into a [`Report`] (see the [module docs](self)).
+#[derive(Clone, Debug)]
+pub struct ReportBuilder {
+    report: Report,
+    calibration_k: Option<usize>,
+}
+
+impl ReportBuilder {
+    /// A builder for a run with `meta` over `tasks` (in the tuner's task order).
+    pub fn new(meta: RunMeta, tasks: Vec<TaskInfo>) -> Result<Self> {
+        let bad = |t: &TaskInfo| {
+            !(t.weight.is_finite() && t.weight > 0.0 && t.flops.is_finite() && t.flops >= 0.0)
+        };
+        if let Some(t) = tasks.iter().find(|t| bad(t)) {
+            return Err(SearchError::Report(format!(
+                "task {} has weight {} and flops {}",
+                t.workload, t.weight, t.flops
+            )));
+        }
+        let tasks = tasks
+            .into_iter()
+            .enumerate()
+            .map(|(index, t)| TaskReport {
+                index,
+                workload: t.workload,
+                key: t.key,
+                weight: t.weight,
+                flops: t.flops,
+                trials: 0,
+                rounds: 0,
+                curve: Vec::new(),
+                best: None,
+                time: TimeSplit::default(),
+                round_log: Vec::new(),
+                failures: BTreeMap::new(),
+            })
+            .collect();
+        let report = Report {
+            report_version: REPORT_VERSION,
+            meta,
+            tasks,
+            network: Vec::new(),
+            time: TimeSplit::default(),
+            total_trials: 0,
+            rounds: 0,
+            failures: BTreeMap::new(),
+        };
+        Ok(Self {
+            report,
+            calibration_k: None,
+        })
+    }
+
+    /// Sets the `k` of the per-round top-k recall (default: a quarter of the round's
+    /// compared measurements, at least 1). Always capped at the number compared.
+    pub fn with_calibration_k(mut self, k: usize) -> Self {
+        self.calibration_k = Some(k.max(1));
+        self
+    }
+
+    /// Records a finished round of task `task`.
+    pub fn round(&mut self, task: usize, stats: RoundStats) -> Result<()> {
+        let n_tasks = self.report.tasks.len();
+        validate(task, n_tasks, &stats)?;
+        let r = &mut self.report;
+        let round = r.rounds;
+        let t = &mut r.tasks[task];
+        let mut successes = 0;
+        for trial in &stats.trials {
+            t.trials += 1;
+            r.total_trials += 1;
+            let elapsed_s = trial.elapsed_s.unwrap_or(stats.elapsed_s);
+            match &trial.result {
+                TrialResult::Ok { median_s } => {
+                    successes += 1;
+                    if t.best.as_ref().is_none_or(|b| *median_s < b.median_s) {
+                        t.best = Some(BestSchedule {
+                            sketch: trial.sketch.clone(),
+                            assignment: trial.assignment.clone(),
+                            median_s: *median_s,
+                            gflops: gflops(t.flops, *median_s),
+                            trial: t.trials,
+                            elapsed_s,
+                        });
+                    }
+                }
+                TrialResult::Failed { kind } => {
+                    *t.failures.entry(kind.clone()).or_default() += 1;
+                    *r.failures.entry(kind.clone()).or_default() += 1;
+                }
+            }
+            t.curve.push(CurvePoint {
+                trial: t.trials,
+                global_trial: r.total_trials,
+                elapsed_s,
+                best_latency_s: t.best.as_ref().map(|b| b.median_s),
+                best_gflops: t.best.as_ref().map(|b| b.gflops),
+            });
+        }
+        t.time.add(&stats.time);
+        r.time.add(&stats.time);
+        t.round_log.push(RoundSummary {
+            round,
+            task_round: t.rounds,
+            trials: stats.trials.len(),
+            successes,
+            elapsed_s: stats.elapsed_s,
+            best_latency_s: t.best.as_ref().map(|b| b.median_s),
+            time: stats.time,
+            calibration: round_calibration(&stats.trials, self.calibration_k),
+        });
+        t.rounds += 1;
+        r.rounds += 1;
+        r.network.push(NetworkPoint {
+            round,
+            task,
+            global_trial: r.total_trials,
+            elapsed_s: stats.elapsed_s,
+            latency_s: r.network_latency_s(),
+        });
+        r.meta.wall_s = r.meta.wall_s.max(stats.elapsed_s);
+        Ok(())
+    }
+
+    /// The report so far (no stop reason), with `wall_s` seconds of wall time.
+    pub fn snapshot(&self, wall_s: f64) -> Report {
+        let mut r = self.report.clone();
+        r.meta.wall_s = r.meta.wall_s.max(wall_s);
+        r
+    }
+
+    /// The final report: `stop_reason` (the tuner's stop reason) and the run's wall time.
+    pub fn finish(self, stop_reason: &str, wall_s: f64) -> Report {
+        let mut r = self.report;
+        r.meta.stop_reason = Some(stop_reason.to_string());
+        r.meta.wall_s = r.meta.wall_s.max(wall_s);
+        r
+    }
+}
+
+fn gflops(flops: f64, seconds: f64) -> f64 {
+    flops / seconds / 1e9
+}
+
+fn validate(task: usize, n_tasks: usize, stats: &RoundStats) -> Result<()> {
+    let err = |m: String| Err(SearchError::Report(m));
+    if task >= n_tasks {
+        return err(format!("round of task {task}, the run has {n_tasks}"));
+    }
+    let finite_time = stats.elapsed_s.is_finite() && stats.elapsed_s >= 0.0;
+    if !(finite_time && stats.time.is_valid()) {
+        return err(format!(
+            "round of task {task}: non-finite or negative time ({} s, {:?})",
+            stats.elapsed_s, stats.time
+        ));
+    }
+    for trial in &stats.trials {
+        let finite = |x: Option<f64>| x.is_none_or(f64::is_finite);
+        let ok_latency = match trial.result {
+            TrialResult::Ok { median_s } => median_s.is_finite() && median_s > 0.0,
+            TrialResult::Failed { .. } => true,
+        };
+        if !ok_latency || !finite(trial.predicted) || !finite(trial.elapsed_s) {
+            return err(format!(
+                "round of task {task}: trial {} {} has a non-finite value",
+                trial.sketch, trial.assignment
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Calibration of one round: its successful trials that have a prediction, predicted score
+/// against throughput `1 / median_s`. `k`: the recall's k (None: a quarter of the compared,
+/// at least 1).
+pub fn round_calibration(trials: &[Trial], k: Option<usize>) -> RoundCalibration {
+    let (pred, thr): (Vec<f64>, Vec<f64>) = trials
+        .iter()
+        .filter_map(|t| match (&t.result, t.predicted) {
+            (TrialResult::Ok { median_s }, Some(p)) => Some((p, 1.0 / median_s)),
+            _ => None,
+        })
+        .unzip();
+    let n = pred.len();
+    let k = k.unwrap_or(n.div_ceil(4)).clamp(1, n.max(1));
+    RoundCalibration {
+        n,
+        spearman: spearman(&pred, &thr),
+        k,
+        topk_recall: (n > 0).then(|| {
+            let (tp, tt) = (top_k(&pred, k), top_k(&thr, k));
+            tp.iter().filter(|i| tt.contains(i)).count() as f64 / k as f64
+        }),
+    }
+}
+
+/// Indices of the `k` largest values (ties: the earlier index first).
+fn top_k(v: &[f64], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx
+}

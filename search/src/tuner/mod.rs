@@ -1,0 +1,258 @@
+//! [`Tuner`]: rounds of propose → measure → log → fine-tune over a list of tasks.
+//!
+//! Each round:
+//! 1. the [`TaskScheduler`] picks a task (one warm-up round per task first, then the task
+//!    with the largest expected gain in weighted latency);
+//! 2. the policy ([`TunerConfig::policy`]) proposes up to `k` unseen legal candidates over
+//!    all of the task's sketches, each sketch seen through a [`ModelObjective`];
+//! 3. the [`Measurer`] measures them; every candidate counts as a trial;
+//! 4. the results go to the [`TuningLog`] (appended and flushed once per round; failures of
+//!    the candidate are logged with their kind, environment failures such as
+//!    [`MeasureError::NotInLog`](tilegrad_measure::MeasureError) are not) with provenance
+//!    (tilegrad version, cost-model hash, policy, seed, round, timestamp);
+//! 5. the cost model is fine-tuned on everything measured on this target (failures as
+//!    unlabelled worst samples), once at least [`TunerConfig::min_train_successes`]
+//!    successes exist.
+//!
+//! **Cold start** ([`ColdStart`]): by default, while the model has not been fitted, rounds
+//! propose uniform random legal picks (an untrained MLP ranks at random, and the first fit
+//! needs an even cover of the space); with [`ColdStart::Model`] the policy runs from round 1
+//! (for an analytic or pre-trained model).
+//!
+//! **Resume** ([`Tuner::resume`]): records of an earlier run fill the seen sets (nothing is
+//! measured twice), restore the best schedules and warm-start the model (fitted on them).
+//!
+//! **Determinism**: the policies, scheduler and fits are seeded from [`TunerConfig::seed`];
+//! apart from the measured times (and a time limit) a run is deterministic, and on a
+//! [`ReplayMeasurer`](tilegrad_measure::ReplayMeasurer) entirely so.
+//!
+//! Wrong answers and other failures never become a best.
+
+mod config;
+mod event;
+mod model;
+mod resume;
+mod round;
+mod task;
+
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tilegrad_cost_model::Sample;
+use tilegrad_datasets::{TargetInfo, TuningLog};
+use tilegrad_measure::record::target_info;
+use tilegrad_measure::Measurer;
+use tilegrad_symbolic::Target;
+
+pub use config::{ColdStart, PolicyKind, StopReason, TunerConfig};
+pub use event::{TuneEvent, TuneOutcome};
+pub use model::{TunerModel, DEFAULT_MEMBERS};
+pub use resume::ResumeStats;
+pub use task::TuneTask;
+
+use crate::report::{RunMeta, TimeSplit};
+use crate::report_builder::{ReportBuilder, TaskInfo};
+use crate::{Result, SearchError, TaskScheduler};
+use task::TaskState;
+
+/// The tilegrad version written into provenance and reports.
+pub const TILEGRAD_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The tuning loop; see the [module docs](self).
+pub struct Tuner {
+    target: Target,
+    info: TargetInfo,
+    config: TunerConfig,
+    model: TunerModel,
+    tasks: Vec<TaskState>,
+    scheduler: TaskScheduler,
+    samples: Vec<Sample>,
+    successes: usize,
+    fitted: bool,
+    log: Option<TuningLog>,
+    builder: ReportBuilder,
+    rng: ChaCha8Rng,
+    /// Round number written to provenance (continues after resumed rounds).
+    next_round: u32,
+    time: TimeSplit,
+    resumed: Option<ResumeStats>,
+}
+
+impl Tuner {
+    /// A tuner for `tasks` on `target`, searching with `model`.
+    pub fn new(
+        target: Target,
+        tasks: Vec<TuneTask>,
+        model: TunerModel,
+        config: TunerConfig,
+    ) -> Result<Self> {
+        config.validate()?;
+        if tasks.is_empty() {
+            return Err(SearchError::InvalidConfig("no task to tune".into()));
+        }
+        let weights: Vec<f64> = tasks.iter().map(|t| t.weight).collect();
+        let scheduler = TaskScheduler::new(&weights, config.scheduler.clone())?;
+        let infos = tasks
+            .iter()
+            .map(|t| TaskInfo {
+                workload: t.workload.to_string(),
+                key: t.key(),
+                weight: t.weight,
+                flops: t.workload.flops(),
+            })
+            .collect();
+        let meta = RunMeta {
+            tilegrad_version: TILEGRAD_VERSION.to_string(),
+            target: target.name.clone(),
+            policy: config.policy.name().to_string(),
+            seed: config.seed,
+            max_trials: Some(config.max_trials),
+            time_limit_s: config.time_limit_s,
+            per_round: config.per_round,
+            early_stop_rounds: config.early_stop_rounds,
+            ..RunMeta::default()
+        };
+        let builder = ReportBuilder::new(meta, infos)?;
+        let states = tasks
+            .into_iter()
+            .map(|t| TaskState::new(t, &target, config.make_policy()?))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            info: target_info(&target),
+            target,
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            config,
+            model,
+            tasks: states,
+            scheduler,
+            samples: Vec::new(),
+            successes: 0,
+            fitted: false,
+            log: None,
+            builder,
+            next_round: 0,
+            time: TimeSplit::default(),
+            resumed: None,
+        })
+    }
+
+    /// Writes every round's records to `log` (appended and flushed per round).
+    pub fn with_log(mut self, log: TuningLog) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The log's description of the target (records of other targets are not resumed).
+    pub fn target_info(&self) -> &TargetInfo {
+        &self.info
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TunerConfig {
+        &self.config
+    }
+
+    /// The cost model (fitted on everything measured once enough successes exist).
+    pub fn model(&self) -> &TunerModel {
+        &self.model
+    }
+
+    /// Whether the model has been fitted on this run's (or resumed) data.
+    pub fn model_fitted(&self) -> bool {
+        self.fitted
+    }
+
+    /// Training samples collected so far (resumed and measured; failures unlabelled).
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    /// Candidates proposed or measured so far for task `task` (resumed ones included).
+    pub fn seen_count(&self, task: usize) -> usize {
+        self.tasks.get(task).map_or(0, |t| t.seen.len())
+    }
+
+    /// Fits the model on every sample if enough successes exist; returns the report.
+    pub(super) fn fit(&mut self, round: usize) -> Result<Option<tilegrad_cost_model::FitReport>> {
+        if self.successes < self.config.min_train_successes.max(1) {
+            return Ok(None);
+        }
+        let mut opts = self.config.fit.clone();
+        opts.seed = self.config.seed.wrapping_add(round as u64);
+        let rep = self.model.fit(&self.samples, &opts)?;
+        self.fitted = true;
+        Ok(Some(rep))
+    }
+
+    /// Runs rounds until a budget, early stop or exhaustion; `on_event` sees progress.
+    pub fn run(
+        &mut self,
+        measurer: &mut dyn Measurer,
+        on_event: &mut dyn FnMut(&TuneEvent),
+    ) -> Result<TuneOutcome> {
+        let start = Instant::now();
+        if let Some(r) = self.resumed.take() {
+            on_event(&TuneEvent::Resumed {
+                records: r.used,
+                successes: r.successes,
+                fitted: r.fitted,
+            });
+        }
+        let cfg = self.config.clone();
+        let mut trials = 0usize;
+        let mut rounds = 0usize;
+        let mut stale = 0usize;
+        let stop = loop {
+            let elapsed = start.elapsed().as_secs_f64();
+            if trials >= cfg.max_trials {
+                break StopReason::TrialBudget;
+            }
+            if cfg.time_limit_s.is_some_and(|l| elapsed >= l) {
+                break StopReason::TimeLimit;
+            }
+            if cfg.early_stop_rounds.is_some_and(|n| stale >= n) {
+                break StopReason::EarlyStop;
+            }
+            if self.tasks.iter().all(|t| t.exhausted) {
+                break StopReason::SpaceExhausted;
+            }
+            let Some(t) = self.scheduler.next_task(&mut self.rng) else {
+                break if self.tasks.iter().all(|t| t.exhausted) {
+                    StopReason::SpaceExhausted
+                } else {
+                    StopReason::NoLiveTask
+                };
+            };
+            let k = cfg.per_round.min(cfg.max_trials - trials);
+            let out = self.round(measurer, t, trials, k, rounds, start, on_event)?;
+            if out.measured == 0 {
+                self.tasks[t].exhausted = true;
+                self.scheduler.mark_exhausted(t);
+                continue;
+            }
+            trials += out.measured;
+            rounds += 1;
+            stale = if out.improved { 0 } else { stale + 1 };
+        };
+        let elapsed_s = start.elapsed().as_secs_f64();
+        on_event(&TuneEvent::Stopped {
+            reason: stop,
+            trials,
+            elapsed_s,
+        });
+        Ok(TuneOutcome {
+            stop,
+            trials,
+            rounds,
+            best: self.tasks.iter().map(|t| t.best.clone()).collect(),
+            time: self.time,
+            report: self.builder.clone().finish(stop.name(), elapsed_s),
+        })
+    }
+}

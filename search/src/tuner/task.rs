@@ -1,0 +1,131 @@
+//! [`TuneTask`] (what the user asks to tune) and the tuner's per-task state.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tilegrad_symbolic::{FeatureSet, Target};
+use tilegrad_templates::{Sketch, Workload};
+
+use crate::report::BestSchedule;
+use crate::{Result, SearchError, SearchPolicy, SeenSet};
+
+/// One task of a tuning run: a workload, its weight in the network (how many times it runs
+/// per inference) and the sketches searched.
+#[derive(Clone, Debug)]
+pub struct TuneTask {
+    /// The workload.
+    pub workload: Workload,
+    /// Times the workload runs per network execution (positive).
+    pub weight: f64,
+    /// The sketches searched (all of them share the task's measurement budget).
+    pub sketches: Vec<Arc<Sketch>>,
+}
+
+impl TuneTask {
+    /// Every sketch of `workload` for `target` ([`tilegrad_templates::sketches`]).
+    pub fn new(workload: Workload, weight: f64, target: &Target) -> Result<Self> {
+        let sketches = tilegrad_templates::sketches(&workload, target)
+            .map_err(|e| SearchError::Task(format!("`{workload}`: {e}")))?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        Ok(Self {
+            workload,
+            weight,
+            sketches,
+        })
+    }
+
+    /// A task over the given sketches (e.g. one chosen sketch).
+    pub fn with_sketches(workload: Workload, weight: f64, sketches: Vec<Arc<Sketch>>) -> Self {
+        Self {
+            workload,
+            weight,
+            sketches,
+        }
+    }
+
+    /// The workload key (16 hex digits), as in the tuning log.
+    pub fn key(&self) -> String {
+        self.workload.key().to_string()
+    }
+}
+
+/// Everything the tuner keeps per task.
+pub(crate) struct TaskState {
+    pub task: TuneTask,
+    pub key: String,
+    pub features: Vec<Arc<FeatureSet>>,
+    pub sketch_index: HashMap<String, usize>,
+    pub seen: SeenSet,
+    pub policy: Box<dyn SearchPolicy>,
+    pub best: Option<BestSchedule>,
+    /// Measurements of this task (resumed ones included), for the report's trial numbers.
+    pub trials: usize,
+    pub exhausted: bool,
+}
+
+impl TaskState {
+    pub fn new(task: TuneTask, target: &Target, policy: Box<dyn SearchPolicy>) -> Result<Self> {
+        if !(task.weight.is_finite() && task.weight > 0.0) {
+            return Err(SearchError::Task(format!(
+                "`{}`: weight {} must be positive",
+                task.workload, task.weight
+            )));
+        }
+        if task.sketches.is_empty() {
+            return Err(SearchError::Task(format!("`{}`: no sketch", task.workload)));
+        }
+        let features = task
+            .sketches
+            .iter()
+            .map(|s| {
+                FeatureSet::build(&s.tree, &s.space, target)
+                    .map(Arc::new)
+                    .map_err(|e| SearchError::Task(format!("features of `{}`: {e}", s.id)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sketch_index = task
+            .sketches
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        Ok(Self {
+            key: task.key(),
+            task,
+            features,
+            sketch_index,
+            seen: SeenSet::new(),
+            policy,
+            best: None,
+            trials: 0,
+            exhausted: false,
+        })
+    }
+
+    /// Offers a measured latency; returns whether it is the task's new best.
+    pub fn offer_best(
+        &mut self,
+        sketch: &str,
+        assignment: &str,
+        median_s: f64,
+        elapsed_s: f64,
+    ) -> bool {
+        if !(median_s.is_finite() && median_s > 0.0) {
+            return false;
+        }
+        if self.best.as_ref().is_some_and(|b| b.median_s <= median_s) {
+            return false;
+        }
+        self.best = Some(BestSchedule {
+            sketch: sketch.to_string(),
+            assignment: assignment.to_string(),
+            median_s,
+            gflops: self.task.workload.flops() / median_s / 1e9,
+            trial: self.trials,
+            elapsed_s,
+        });
+        true
+    }
+}

@@ -1,0 +1,282 @@
+//! Policy comparison: the statistics on hand-checked synthetic curves, and the harness
+//! driving the real Tuner against a deterministic synthetic measurer.
+
+use tilegrad_search::compare::{CurveSample, Reach};
+use tilegrad_search::{summarize, Comparison, RunCurve};
+
+/// A run whose trial `j` (1-based) finished at `j · dt` seconds with best `best[j-1]`.
+fn run(policy: &str, task: &str, seed: u64, dt: f64, best: &[Option<f64>]) -> RunCurve {
+    RunCurve {
+        policy: policy.into(),
+        task: task.into(),
+        seed,
+        samples: best
+            .iter()
+            .enumerate()
+            .map(|(j, &b)| CurveSample {
+                trial: j + 1,
+                elapsed_s: (j + 1) as f64 * dt,
+                best_gflops: b,
+            })
+            .collect(),
+        trials: best.len(),
+        wall_s: 10.0,
+        build_measure_s: 8.0 + seed as f64,
+    }
+}
+
+/// Task A, reference 100 (gradient seed 0). Random seed 1 never succeeds.
+fn runs() -> Vec<RunCurve> {
+    let s = Some;
+    vec![
+        run(
+            "gradient",
+            "A",
+            0,
+            1.0,
+            &[s(50.0), s(92.0), s(96.0), s(100.0)],
+        ),
+        run("gradient", "A", 1, 2.0, &[None, s(95.0), s(95.0), s(95.0)]),
+        run("random", "A", 0, 0.5, &[s(10.0), s(20.0), s(30.0), s(91.0)]),
+        run("random", "A", 1, 0.5, &[None, None, None, None]),
+    ]
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => (x - y).abs() < 1e-12,
+        (x, y) => x == y,
+    }
+}
+
+/// (policy, threshold) -> (reached, runs, trials geomean, seconds geomean, censored).
+fn check(
+    c: &Comparison,
+    policy: &str,
+    q: f64,
+    expect: (usize, usize, Option<f64>, Option<f64>, f64),
+) {
+    let row = c.row(policy).unwrap();
+    let r: &Reach = row.reach.iter().find(|r| r.threshold == q).unwrap();
+    let ok = (r.reached, r.runs) == (expect.0, expect.1)
+        && close(r.trials_geomean, expect.2)
+        && close(r.seconds_geomean, expect.3)
+        && close(r.trials_geomean_censored, Some(expect.4));
+    assert!(ok, "{policy} at {q}: {r:?}, expected {expect:?}");
+}
+
+#[test]
+fn thresholds_hand_checked() {
+    let c = summarize(&runs(), &[0.90, 0.95, 0.99]).unwrap();
+    assert_eq!(c.tasks.len(), 1);
+    assert_eq!(c.tasks[0].best_gflops, 100.0);
+    assert_eq!(c.tasks[0].best_policy.as_deref(), Some("gradient"));
+    let sqrt = f64::sqrt;
+    // 90%: gradient at trials 2 (2 s) and 2 (4 s); random at 4 (2 s), seed 1 never.
+    check(
+        &c,
+        "gradient",
+        0.90,
+        (2, 2, Some(2.0), Some(sqrt(8.0)), 2.0),
+    );
+    check(&c, "random", 0.90, (1, 2, Some(4.0), Some(2.0), 4.0));
+    // 95%: gradient at 3 (3 s) and 2 (4 s); random never (censored at its 4 trials).
+    check(
+        &c,
+        "gradient",
+        0.95,
+        (2, 2, Some(sqrt(6.0)), Some(sqrt(12.0)), sqrt(6.0)),
+    );
+    check(&c, "random", 0.95, (0, 2, None, None, 4.0));
+    // 99%: only gradient seed 0, at 4.
+    check(&c, "gradient", 0.99, (1, 2, Some(4.0), Some(4.0), 4.0));
+    let g = c.row("gradient").unwrap();
+    let r = c.row("random").unwrap();
+    assert_eq!(
+        (g.final_best[0].mean_gflops, g.final_best[0].max_gflops),
+        (97.5, 100.0)
+    );
+    assert_eq!(
+        (r.final_best[0].mean_gflops, r.final_best[0].max_gflops),
+        (45.5, 91.0)
+    );
+    assert!(close(g.final_ratio_geomean, Some(sqrt(0.95))));
+    assert!(close(r.final_ratio_geomean, Some(0.91)));
+    // Overhead: 1 − (8 + 9) / 20.
+    assert!(close(g.search_overhead_share, Some(0.15)));
+}
+
+#[test]
+fn references_are_per_task() {
+    let mut all = runs();
+    all.push(run("random", "B", 0, 1.0, &[Some(5.0)]));
+    all.push(run("gradient", "B", 0, 1.0, &[Some(4.0)]));
+    let c = summarize(&all, &[0.9]).unwrap();
+    assert_eq!(c.tasks[1].task, "B");
+    assert_eq!(c.tasks[1].best_policy.as_deref(), Some("random"));
+    // Gradient on B (4 < 4.5) does not reach 90%: 2 of its 3 runs do.
+    let (sqrt8, cbrt4) = (8f64.sqrt(), 4f64.cbrt());
+    check(&c, "gradient", 0.90, (2, 3, Some(2.0), Some(sqrt8), cbrt4));
+}
+
+#[test]
+fn text_and_json() {
+    let c = summarize(&runs(), &[0.90, 0.95]).unwrap();
+    let text = c.to_text();
+    for needle in [
+        "reach 95%",
+        "gradient",
+        "random",
+        "0/2",
+        "2/2",
+        "final best",
+    ] {
+        assert!(text.contains(needle), "{needle} not in\n{text}");
+    }
+    // Equal up to the last bit of floats (serde_json parses without `float_roundtrip`).
+    let back = Comparison::from_json(&c.to_json().unwrap()).unwrap();
+    assert_eq!(back.to_text(), text);
+    assert_eq!(
+        (back.tasks, back.thresholds),
+        (c.tasks.clone(), c.thresholds.clone())
+    );
+    assert!(summarize(&runs(), &[1.5]).is_err());
+}
+
+mod harness {
+    //! The harness on the real Tuner with a synthetic measurer.
+
+    use tilegrad_cost_model::{AnalyticConfig, AnalyticModel};
+    use tilegrad_measure::{MeasureInput, MeasureResult, Measurement, Measurer, Timing};
+    use tilegrad_search::{
+        compare_policies, feature_spec, BenchConfig, ColdStart, PolicyKind, TuneTask, TunerConfig,
+        TunerModel,
+    };
+    use tilegrad_symbolic::features::FEATURE_NAMES;
+    use tilegrad_symbolic::{CpuSpec, Target, TargetSpec};
+    use tilegrad_templates::Workload;
+
+    fn cpu() -> Target {
+        Target {
+            name: "test cpu".into(),
+            spec: TargetSpec::Cpu(CpuSpec {
+                cores: 2,
+                simd_bytes: 32,
+                l1_bytes: 32 << 10,
+                l2_bytes: 1 << 20,
+                l3_bytes: 8 << 20,
+                mem_bandwidth: 20e9,
+                peak_fp32: 2e11,
+            }),
+        }
+    }
+
+    /// Latency from the assignment text (FNV-1a): deterministic, any candidate answered.
+    struct Synthetic {
+        target: Target,
+        asked: usize,
+    }
+
+    impl Measurer for Synthetic {
+        fn target(&self) -> &Target {
+            &self.target
+        }
+        fn measure(&mut self, batch: &[MeasureInput]) -> Vec<MeasureResult> {
+            self.asked += batch.len();
+            batch
+                .iter()
+                .map(|m| {
+                    let text = format!("{}|{}", m.sketch.id, m.assignment);
+                    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                    });
+                    let lat = 1e-4 * (1.0 + (h % 1000) as f64 / 100.0);
+                    Ok(Measurement {
+                        timing: Timing::from_samples(vec![lat])?,
+                        build_s: 0.0,
+                    })
+                })
+                .collect()
+        }
+    }
+
+    fn analytic() -> TunerModel {
+        let col = |n: &str| FEATURE_NAMES.iter().position(|&x| x == n).unwrap();
+        let m = AnalyticModel::new(
+            &feature_spec(),
+            AnalyticConfig {
+                flops_col: col("float_ops"),
+                bytes_col: col("b1.unique_bytes"),
+                peak_flops: 1e12,
+                bandwidth: 1e10,
+                overhead_s: 1e-6,
+                sharpness: 4.0,
+            },
+        )
+        .unwrap();
+        TunerModel::Single(Box::new(m))
+    }
+
+    #[test]
+    fn runs_every_policy_seed_and_task_within_budget() {
+        let target = cpu();
+        let w: Workload = "matmul(M=64,N=64,K=64)".parse().unwrap();
+        let tasks = vec![TuneTask::new(w, 1.0, &target).unwrap()];
+        let gradient = tilegrad_search::GradientConfig {
+            n_starts: 8,
+            n_steps: 10,
+            ..Default::default()
+        };
+        let config = BenchConfig {
+            seeds: vec![1, 2],
+            thresholds: vec![0.9, 0.95],
+            tuner: TunerConfig {
+                max_trials: 12,
+                per_round: 4,
+                cold_start: ColdStart::Model,
+                gradient,
+                ..TunerConfig::default()
+            },
+            ..BenchConfig::default()
+        };
+        let go = || {
+            let mut m = Synthetic {
+                target: target.clone(),
+                asked: 0,
+            };
+            let mut reports = Vec::new();
+            let out = compare_policies(
+                &target,
+                &tasks,
+                &config,
+                &mut |_| Ok(analytic()),
+                &mut m,
+                &mut |_, _| {},
+                &mut |id, r| reports.push((id.policy, id.seed, r.total_trials)),
+            )
+            .unwrap();
+            (out, reports, m.asked)
+        };
+        let (out, reports, asked) = go();
+        assert_eq!(out.curves.len(), 6);
+        let order: Vec<(PolicyKind, u64)> = reports.iter().map(|r| (r.0, r.1)).collect();
+        use PolicyKind::*;
+        let expect = [(Gradient, 1), (Evolutionary, 1), (Random, 1)];
+        assert_eq!(&order[..3], &expect);
+        assert!(reports.iter().all(|r| r.2 <= 12), "{reports:?}");
+        assert_eq!(asked, reports.iter().map(|r| r.2).sum::<usize>());
+        let best = out.comparison.tasks[0].best_gflops;
+        let finals = out.curves.iter().filter_map(|c| c.final_gflops());
+        assert_eq!(finals.fold(0.0, f64::max), best);
+        assert_eq!(out.comparison.policies.len(), 3);
+        // Deterministic apart from times: the same trials and bests again.
+        let (again, _, _) = go();
+        let strip = |o: &tilegrad_search::BenchOutcome| {
+            o.curves
+                .iter()
+                .map(|c| (c.policy.clone(), c.seed, c.trials, c.final_gflops()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(strip(&out), strip(&again));
+    }
+}
