@@ -51,4 +51,12 @@ pub enum DatasetError {
         /// What is wrong.
         msg: String,
     },
+    /// A schedule-database operation failed (SQLite error, schema version, conflict).
+    #[error("{path}: {msg}")]
+    Db {
+        /// The database file.
+        path: String,
+        /// The cause.
+        msg: String,
+    },
 }

@@ -1,11 +1,14 @@
 //! tilegrad-datasets: on-disk formats and shipped data.
 //!
-//! So far: the network task lists ([`networks`]) and the tuning log ([`log`]).
+//! The network task lists ([`networks`]), the tuning log ([`log`]) and the SQLite schedule
+//! database ([`db`]).
 
+pub mod db;
 pub mod error;
 pub mod log;
 pub mod networks;
 
+pub use db::{DbStats, ImportStats, Lookup, MergeStats, ScheduleDb, DB_SCHEMA_VERSION};
 pub use error::DatasetError;
 pub use log::{
     LogContents, Outcome, Provenance, Record, TargetInfo, Timings, TuningLog, LOG_VERSION,
