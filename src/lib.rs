@@ -20,6 +20,14 @@
 //! assert!(!tilegrad::templates::sketches(&w, &target).unwrap().is_empty());
 //! ```
 
+pub mod database;
+pub mod error;
+pub mod tune;
+
+pub use database::{Database, Language, Launch, LookupKind, Param, TunedKernel};
+pub use error::Error;
+pub use tune::{tune, TuneOptions, TuneRun};
+
 pub use tilegrad_cost_model as cost_model;
 pub use tilegrad_datasets as datasets;
 pub use tilegrad_measure as measure;

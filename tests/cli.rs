@@ -30,19 +30,34 @@ fn run(args: &[&str], code: i32) -> (String, String) {
 #[test]
 fn help_works_for_every_command() {
     let (top, _) = run(&["--help"], 0);
-    for cmd in ["devices", "sketches", "networks", "measure"] {
-        assert!(top.contains(cmd), "{cmd} missing from:\n{top}");
+    let commands = [
+        "tune", "best", "export", "report", "replay", "db", "bench", "devices", "sketches",
+        "networks", "measure",
+    ];
+    for cmd in commands {
+        assert!(
+            top.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{cmd} "))),
+            "{cmd} missing from:\n{top}"
+        );
         let (help, _) = run(&[cmd, "--help"], 0);
         assert!(help.contains("Usage: tilegrad"), "{cmd}:\n{help}");
     }
+    for sub in ["import", "distill", "merge", "stats"] {
+        let (help, _) = run(&["db", sub, "--help"], 0);
+        assert!(
+            help.contains(&format!("Usage: tilegrad db {sub}")),
+            "{sub}:\n{help}"
+        );
+    }
+    let (help, _) = run(&["bench", "search", "--help"], 0);
+    assert!(help.contains("Usage: tilegrad bench search"), "{help}");
     assert!(!top.contains("__worker"), "the worker command is hidden");
-    assert!(
-        !top.lines().any(|l| l.trim_start().starts_with("tune ")),
-        "tune is not implemented yet"
-    );
     // Usage errors are clap's: exit 2.
     run(&["nosuchcommand"], 2);
     run(&["measure"], 2);
+    run(&["tune"], 2);
+    run(&["db"], 2);
 }
 
 #[test]
@@ -207,15 +222,16 @@ fn malformed_workloads_exit_2_and_name_the_problem() {
 }
 
 #[test]
-fn measure_on_cuda_fails_cleanly() {
+fn measure_on_cuda_fails_cleanly_without_a_gpu() {
     let out = tilegrad(&["measure", "matmul(M=64,N=64,K=64)", "--target", "cuda"]);
     let err = text(&out.stderr);
-    assert!(matches!(out.status.code(), Some(1 | 2)), "{out:?}");
     assert!(!err.contains("panicked"), "{err}");
     if tilegrad::measure::cuda_device_count().is_err() {
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
         assert!(err.contains("no CUDA device"), "{err}");
     } else {
-        assert!(err.contains("CUDA"), "{err}");
+        // With a GPU the candidates are measured there.
+        assert_eq!(out.status.code(), Some(0), "{err}");
     }
 }
 

@@ -5,8 +5,8 @@ use serde_json::json;
 use tilegrad_measure::{cuda_device_count, nvrtc_version, query_device, DeviceInfo};
 use tilegrad_symbolic::Target;
 
-use super::gpu_target::device_target;
 use super::util::bytes;
+use tilegrad_measure::gpu_target::target_from_device as device_target;
 
 /// Arguments of `tilegrad devices`.
 #[derive(Debug, Args)]

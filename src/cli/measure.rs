@@ -1,4 +1,5 @@
-//! `tilegrad measure`: build, verify and time candidates of a workload on the host CPU.
+//! `tilegrad measure`: build, verify and time candidates of a workload on the host CPU or a
+//! CUDA device.
 
 use std::sync::Arc;
 
@@ -7,14 +8,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use tilegrad_measure::{
-    CpuMeasurer, CpuMeasurerConfig, MeasureInput, MeasureResult, Measurer, WorkerConfig,
-};
-use tilegrad_symbolic::Target;
+use tilegrad_measure::{MeasureInput, MeasureResult, Measurer};
 use tilegrad_templates::{sketches, Sketch, Workload};
 
 use super::util::{bad_input, parse_workload, BadInput};
-use super::WORKER_ARG;
 
 /// Arguments of `tilegrad measure`.
 #[derive(Debug, Args)]
@@ -37,7 +34,8 @@ pub struct MeasureArgs {
     /// CPU threads for the kernels (default: all cores).
     #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
-    /// Where to measure: `cpu` (the host CPU, the only target measurable from the CLI).
+    /// Where to measure: `cpu` (the host CPU), `cuda`, `cuda:N`, `auto` (the first GPU, else
+    /// the CPU) or a GPU preset (the attached GPU must match it).
     #[arg(long, default_value = "cpu")]
     pub target: String,
 }
@@ -45,7 +43,8 @@ pub struct MeasureArgs {
 /// Runs the command.
 pub fn run(args: &MeasureArgs) -> anyhow::Result<()> {
     let workload = parse_workload(&args.workload)?;
-    let target = measurable_target(&args.target, args.threads)?;
+    let resolved = super::target::measurable(&args.target, args.threads)?;
+    let target = resolved.target.clone();
     let all = sketches(&workload, &target)
         .with_context(|| BadInput(format!("cannot schedule `{workload}`")))?;
     let chosen = select_sketches(all, args.sketch.as_deref())?;
@@ -53,44 +52,20 @@ pub fn run(args: &MeasureArgs) -> anyhow::Result<()> {
     if inputs.is_empty() {
         return Err(bad_input("nothing to measure (--random 0)"));
     }
-    let mut measurer = measurer(&target, args.threads)?;
+    let mut measurer = super::hardware::measurer(&resolved, args.threads)?;
     println!("workload: {workload}");
-    println!(
-        "target:   {} (cpu, {} threads)",
-        target.name,
-        cores(&target)
-    );
+    match target.cpu() {
+        Some(c) => println!("target:   {} (cpu, {} threads)", target.name, c.cores),
+        None => println!("target:   {} (cuda)", target.name),
+    }
     println!("{} candidate(s)\n", inputs.len());
-    let results = measure_all(&mut measurer, &inputs);
+    let results = measure_all(measurer.as_mut(), &inputs);
     print_table(&workload, &inputs, &results);
     let failed = results.iter().filter(|r| r.is_err()).count();
     if failed == results.len() {
         anyhow::bail!("all {failed} candidate(s) failed");
     }
     Ok(())
-}
-
-fn cores(t: &Target) -> u32 {
-    t.cpu().map_or(0, |c| c.cores)
-}
-
-/// The host CPU for `cpu`; a clear error for `cuda` and GPU presets.
-fn measurable_target(name: &str, threads: Option<u32>) -> anyhow::Result<Target> {
-    match name.to_ascii_lowercase().as_str() {
-        "cpu" | "host" => Ok(tilegrad_measure::host_cpu(threads)),
-        "cuda" | "gpu" => match tilegrad_measure::cuda_device_count() {
-            Err(e) => {
-                Err(anyhow::Error::new(e).context("no CUDA device: cannot measure on `cuda`"))
-            }
-            Ok(n) => anyhow::bail!(
-                "found {n} CUDA device(s), but GPU measurement is not available from the CLI yet; \
-                 use --target cpu"
-            ),
-        },
-        other => Err(bad_input(format!(
-            "cannot measure on `{other}`: only the host CPU (`--target cpu`) is measurable here"
-        ))),
-    }
 }
 
 fn select_sketches(all: Vec<Sketch>, id: Option<&str>) -> anyhow::Result<Vec<Arc<Sketch>>> {
@@ -146,17 +121,9 @@ fn candidates(chosen: &[Arc<Sketch>], args: &MeasureArgs) -> anyhow::Result<Vec<
         .collect()
 }
 
-fn measurer(target: &Target, threads: Option<u32>) -> anyhow::Result<CpuMeasurer> {
-    let mut cfg = CpuMeasurerConfig::new(target.clone());
-    cfg.runner.worker = WorkerConfig::self_hosted(&[WORKER_ARG])
-        .context("cannot locate this executable to start the measurement worker")?;
-    cfg.runner.threads = threads.map_or(0, |t| t as usize);
-    CpuMeasurer::new(cfg).context("cannot set up the CPU measurer")
-}
-
 /// Measures in chunks (the measurer builds a chunk in parallel), with a progress bar on
 /// stderr when there is more than one candidate.
-fn measure_all(m: &mut CpuMeasurer, inputs: &[MeasureInput]) -> Vec<MeasureResult> {
+fn measure_all(m: &mut dyn Measurer, inputs: &[MeasureInput]) -> Vec<MeasureResult> {
     let chunk = std::thread::available_parallelism().map_or(2, |n| n.get()) * 2;
     let bar = if inputs.len() > 1 {
         let b = ProgressBar::new(inputs.len() as u64);

@@ -4,11 +4,20 @@
 //! user's fault (a malformed workload, an unknown sketch, network or target) carry the
 //! [`BadInput`] context so that `main` exits with code 2 instead of 1.
 
+mod bench;
+mod best;
+mod db;
 mod devices;
-mod gpu_target;
+mod export;
+mod hardware;
 mod measure;
 mod networks;
+mod plot;
+mod replay;
+mod report;
 mod sketches;
+mod target;
+mod tune;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -30,14 +39,29 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Tune a workload, a network or a file of workloads: search, measure, log, fill the
+    /// schedule database, write a report.
+    Tune(tune::TuneArgs),
     /// Show the host CPU target, the CUDA devices (or why there are none) and NVRTC.
     Devices(devices::DevicesArgs),
     /// List the sketches (symbolic schedules) of a workload on a target.
     Sketches(sketches::SketchesArgs),
     /// List the shipped networks, or the tuning tasks of one.
     Networks(networks::NetworksArgs),
-    /// Build, verify and time schedule candidates of a workload on the host CPU.
+    /// Build, verify and time schedule candidates of a workload (CPU or CUDA).
     Measure(measure::MeasureArgs),
+    /// The best tuned schedule of a workload on a target: schedule, time, kernel source.
+    Best(best::BestArgs),
+    /// Export the best kernel: source + launch configuration as JSON, or a C header.
+    Export(export::ExportArgs),
+    /// Summarise a tuning report (JSON) and plot its best-so-far curves (SVG).
+    Report(report::ReportArgs),
+    /// Re-run a search from a tuning log (the log answers every candidate; no hardware).
+    Replay(replay::ReplayArgs),
+    /// Benchmarks: `bench search` compares the search policies side by side.
+    Bench(bench::BenchArgs),
+    /// Maintain a schedule database: import logs, distill, merge, stats.
+    Db(db::DbArgs),
     /// Internal: run as the isolated measurement worker (reads requests on stdin).
     #[command(name = "__worker", hide = true)]
     Worker,
@@ -46,10 +70,17 @@ pub enum Command {
 /// Runs the command. `Worker` never gets here (see `main`).
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Tune(a) => tune::run(&a),
         Command::Devices(a) => devices::run(&a),
         Command::Sketches(a) => sketches::run(&a),
         Command::Networks(a) => networks::run(&a),
         Command::Measure(a) => measure::run(&a),
+        Command::Best(a) => best::run(&a),
+        Command::Export(a) => export::run(&a),
+        Command::Report(a) => report::run(&a),
+        Command::Replay(a) => replay::run(&a),
+        Command::Db(a) => db::run(&a),
+        Command::Bench(a) => bench::run(&a),
         Command::Worker => anyhow::bail!("`__worker` is dispatched by main"),
     }
 }

@@ -4,7 +4,6 @@
 use std::fmt;
 
 use anyhow::Context;
-use tilegrad_symbolic::target::PRESETS;
 use tilegrad_symbolic::Target;
 use tilegrad_templates::Workload;
 
@@ -35,22 +34,26 @@ pub fn parse_workload(text: &str) -> anyhow::Result<Workload> {
     Ok(w)
 }
 
-/// The target named on the command line: `cpu` (the host CPU with `threads` cores), `cuda`
-/// (CUDA device 0, an error without one) or a GPU preset key.
+/// The target named on the command line, as a description (see [`super::target::describe`]).
 pub fn resolve_target(name: &str, threads: Option<u32>) -> anyhow::Result<Target> {
-    match name.to_ascii_lowercase().as_str() {
-        "cpu" | "host" => Ok(tilegrad_measure::host_cpu(threads)),
-        "cuda" | "gpu" => {
-            let info =
-                tilegrad_measure::query_device(0).context("no CUDA device for `--target cuda`")?;
-            Ok(super::gpu_target::device_target(&info))
-        }
-        key => Target::preset(key).map_err(|e| {
-            anyhow::Error::new(e).context(BadInput(format!(
-                "unknown target `{name}` (use cpu, cuda or a preset: {})",
-                PRESETS.join(", ")
-            )))
-        }),
+    super::target::describe(name, threads)
+}
+
+/// A duration for clap: seconds (`90`, `90s`, `1.5`), minutes (`5m`) or hours (`1h`);
+/// positive and finite.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (num, scale) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1.0),
+        Some((i, 'm')) => (&t[..i], 60.0),
+        Some((i, 'h')) => (&t[..i], 3600.0),
+        _ => (t, 1.0),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x * scale),
+        _ => Err(format!(
+            "`{text}` is not a positive duration (e.g. 90, 90s, 5m, 1h)"
+        )),
     }
 }
 
@@ -90,6 +93,16 @@ mod tests {
         assert_eq!(bytes(1536 * 1024), "1.5 MiB");
         assert_eq!(count(1234.0), "1234");
         assert_eq!(count(3.2e9), "3.20e9");
+    }
+
+    #[test]
+    fn durations() {
+        for (text, want) in [("90", 90.0), ("1.5s", 1.5), ("5m", 300.0), ("1h", 3600.0)] {
+            assert_eq!(parse_duration(text), Ok(want), "{text}");
+        }
+        for bad in ["", "0", "-3", "5x", "m", "inf"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,0 +1,181 @@
+//! `tilegrad bench search`: the policies side by side (same tasks, target, trial budget and
+//! measurer, several seeds), printed as the comparison table of `tilegrad_search::compare`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{ArgGroup, Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use tilegrad_search::compare_run::{compare_policies, BenchConfig};
+use tilegrad_search::{TunerConfig, TunerModel};
+
+use super::tune::tasks::{self, TaskSource};
+use super::tune::{tune_tasks, Policy};
+use super::util::{bad_input, parse_duration};
+
+/// Arguments of `tilegrad bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The benchmark.
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+/// The benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// Compare the search policies: trials and seconds to reach 90/95/99% of the best any
+    /// policy found, and the final best per policy.
+    Search(SearchArgs),
+}
+
+/// Arguments of `tilegrad bench search`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["workload", "network", "file"])))]
+pub struct SearchArgs {
+    /// A workload in canonical text form, e.g. `matmul(M=512,N=512,K=512)`.
+    pub workload: Option<String>,
+    /// A shipped network (see `tilegrad networks`).
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// Batch size of `--network`.
+    #[arg(long, value_name = "B", default_value_t = 1, requires = "network")]
+    pub batch: u32,
+    /// A file of workloads: `<weight> <workload>` or `<workload>` per line.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Only the first N tasks.
+    #[arg(long, value_name = "N")]
+    pub tasks: Option<usize>,
+    /// Where to measure: `auto`, `cpu`, `cuda[:N]` or a GPU preset (must match the GPU).
+    #[arg(long, default_value = "auto")]
+    pub target: String,
+    /// CPU threads for the kernels (default: all cores).
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
+    /// Trial budget of every (policy, task, seed) run.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub trials: usize,
+    /// Wall-time budget of every run (`90`, `5m`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub time_limit: Option<f64>,
+    /// Candidates measured per round.
+    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    pub per_round: u64,
+    /// Policies to compare (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "gradient,evolutionary,random"
+    )]
+    pub policies: Vec<Policy>,
+    /// Seeds (comma-separated); every policy runs every task once per seed.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    pub seeds: Vec<u64>,
+    /// Also write the table and every run's curve as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs the command.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    match &args.what {
+        BenchWhat::Search(a) => search(a),
+    }
+}
+
+fn search(a: &SearchArgs) -> anyhow::Result<()> {
+    let src = TaskSource {
+        workload: a.workload.as_deref(),
+        network: a.network.as_deref().map(|n| (n, a.batch)),
+        file: a.file.as_deref(),
+    };
+    let list = tasks::load(&src, a.tasks)?;
+    if a.policies.is_empty() || a.seeds.is_empty() {
+        return Err(bad_input(
+            "bench search needs at least one policy and one seed",
+        ));
+    }
+    let resolved = super::target::measurable(&a.target, a.threads)?;
+    let target = resolved.target.clone();
+    let tune = tune_tasks(&list, &target)?;
+    let mut policies: Vec<_> = a.policies.iter().map(|p| p.kind()).collect();
+    policies.dedup();
+    let config = BenchConfig {
+        policies,
+        seeds: a.seeds.clone(),
+        tuner: TunerConfig {
+            max_trials: a.trials,
+            time_limit_s: a.time_limit,
+            per_round: a.per_round as usize,
+            ..TunerConfig::default()
+        },
+        ..BenchConfig::default()
+    };
+    let runs = list.len() * config.seeds.len() * config.policies.len();
+    println!(
+        "target: {} ({}); {} task(s) x {} seed(s) x {} policies = {runs} run(s) of {} trial(s)",
+        target.name,
+        target.kind(),
+        list.len(),
+        config.seeds.len(),
+        config.policies.len(),
+        a.trials
+    );
+    let mut measurer = super::hardware::measurer(&resolved, a.threads)?;
+    let bar = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new((runs * a.trials) as u64);
+        if let Ok(s) = ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {pos}/{len} trials, {elapsed}, ETA {eta} {msg}",
+        ) {
+            b.set_style(s.progress_chars("=> "));
+        }
+        b.enable_steady_tick(Duration::from_millis(200));
+        b
+    };
+    let mut done_before = 0u64;
+    let mut last_run = usize::MAX;
+    let t = target.clone();
+    let outcome = compare_policies(
+        &target,
+        &tune,
+        &config,
+        &mut |seed| TunerModel::default_for(&t, seed),
+        measurer.as_mut(),
+        &mut |id, e| {
+            if id.index != last_run {
+                done_before = (id.index * a.trials) as u64;
+                last_run = id.index;
+                bar.set_message(format!(
+                    "run {}/{}: {} seed {} task {}",
+                    id.index + 1,
+                    id.total,
+                    id.policy,
+                    id.seed,
+                    id.task + 1
+                ));
+            }
+            if let tilegrad_search::TuneEvent::RoundDone { trials, .. } = e {
+                bar.set_position(done_before + *trials as u64);
+            }
+        },
+        &mut |_, _| {},
+    );
+    bar.finish_and_clear();
+    let outcome = outcome.context("the benchmark failed")?;
+    println!();
+    print!("{}", outcome.comparison.to_text());
+    if let Some(p) = &a.json {
+        std::fs::write(p, outcome.to_json()?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        println!("\nwrote {}", p.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The `--target` selector: `auto`, `cpu`, `cuda[:N]` or a GPU preset name.
+//!
+//! Two resolutions: [`measurable`] finds hardware to measure on (a preset then means "the
+//! attached GPU, which must match this preset"), [`describe`] only needs a [`Target`]
+//! description (database lookups, sketch listings), so a preset needs no GPU.
+
+use anyhow::Context;
+use tilegrad_measure::{cuda_device_count, query_device, target_from_device};
+use tilegrad_symbolic::target::PRESETS;
+use tilegrad_symbolic::Target;
+
+use super::util::{bad_input, BadInput};
+
+/// A parsed `--target` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// The first CUDA device, else the host CPU.
+    Auto,
+    /// The host CPU.
+    Cpu,
+    /// CUDA device `N` (`cuda` alone is device 0).
+    Cuda(usize),
+    /// A GPU preset key (see `tilegrad sketches --help`).
+    Preset(String),
+}
+
+/// A resolved target and, for a CUDA target with hardware, the device ordinal.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The target description.
+    pub target: Target,
+    /// The CUDA device to measure on, if any.
+    pub device: Option<usize>,
+}
+
+/// Parses a `--target` value; anything else is [`BadInput`].
+pub fn parse(text: &str) -> anyhow::Result<Selector> {
+    let t = text.trim().to_ascii_lowercase();
+    match t.as_str() {
+        "auto" => return Ok(Selector::Auto),
+        "cpu" | "host" => return Ok(Selector::Cpu),
+        "cuda" | "gpu" => return Ok(Selector::Cuda(0)),
+        _ => {}
+    }
+    if let Some(n) = t.strip_prefix("cuda:").or_else(|| t.strip_prefix("gpu:")) {
+        return n
+            .parse()
+            .map(Selector::Cuda)
+            .map_err(|_| bad_input(format!("bad device ordinal in `--target {text}`")));
+    }
+    if PRESETS.contains(&t.as_str()) {
+        return Ok(Selector::Preset(t));
+    }
+    Err(bad_input(format!(
+        "unknown target `{text}` (use auto, cpu, cuda, cuda:N or a preset: {})",
+        PRESETS.join(", ")
+    )))
+}
+
+fn cuda_device(n: usize) -> anyhow::Result<Resolved> {
+    let info = query_device(n).with_context(|| format!("no CUDA device {n}"))?;
+    Ok(Resolved {
+        target: target_from_device(&info),
+        device: Some(n),
+    })
+}
+
+/// Hardware to measure on. `auto` is the first CUDA device, else the host CPU; a preset
+/// must match an attached GPU (same architecture and SM count), else it is an error naming
+/// what is attached.
+pub fn measurable(text: &str, threads: Option<u32>) -> anyhow::Result<Resolved> {
+    let cpu = || Resolved {
+        target: tilegrad_measure::host_cpu(threads),
+        device: None,
+    };
+    match parse(text)? {
+        Selector::Cpu => Ok(cpu()),
+        Selector::Auto => match cuda_device_count() {
+            Ok(n) if n > 0 => cuda_device(0),
+            _ => Ok(cpu()),
+        },
+        Selector::Cuda(n) => cuda_device(n),
+        Selector::Preset(key) => {
+            let want = Target::preset(&key)?;
+            let n = cuda_device_count().with_context(|| {
+                format!("`--target {key}` measures on a matching GPU, and there is none")
+            })?;
+            let mut seen = Vec::new();
+            for i in 0..n {
+                let r = cuda_device(i)?;
+                if same_gpu(&r.target, &want) {
+                    return Ok(r);
+                }
+                seen.push(format!("[{i}] {}", r.target.name));
+            }
+            anyhow::bail!(
+                "no attached GPU matches preset `{key}` ({}); attached: {}",
+                want.name,
+                if seen.is_empty() {
+                    "none".to_string()
+                } else {
+                    seen.join(", ")
+                }
+            )
+        }
+    }
+}
+
+/// A target description only: `auto` and `cuda[:N]` query the hardware, `cpu` is the host
+/// CPU, a preset needs no hardware.
+pub fn describe(text: &str, threads: Option<u32>) -> anyhow::Result<Target> {
+    match parse(text)? {
+        Selector::Preset(key) => Target::preset(&key).map_err(|e| {
+            anyhow::Error::new(e).context(BadInput(format!("unknown target `{key}`")))
+        }),
+        _ => Ok(measurable(text, threads)?.target),
+    }
+}
+
+/// Whether two GPU targets are the same device class: same architecture and SM count.
+pub fn same_gpu(a: &Target, b: &Target) -> bool {
+    match (a.gpu(), b.gpu()) {
+        (Some(x), Some(y)) => x.arch == y.arch && x.sm_count == y.sm_count,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_form() {
+        let cases = [
+            ("auto", Selector::Auto),
+            ("CPU", Selector::Cpu),
+            ("cuda", Selector::Cuda(0)),
+            ("cuda:3", Selector::Cuda(3)),
+            ("h100-sxm", Selector::Preset("h100-sxm".into())),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse(text).unwrap(), want, "{text}");
+        }
+        for bad in ["cuda:x", "nosuchgpu", ""] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.downcast_ref::<BadInput>().is_some(), "{bad}: {e:#}");
+        }
+    }
+
+    #[test]
+    fn presets_describe_without_hardware_and_match_by_arch_and_sms() {
+        let a = describe("a100", None).unwrap();
+        assert_eq!(a.kind(), "cuda");
+        assert_eq!(describe("cpu", Some(1)).unwrap().kind(), "cpu");
+        let sxm = Target::preset("h100-sxm").unwrap();
+        assert!(same_gpu(&sxm, &Target::preset("h200").unwrap()));
+        assert!(!same_gpu(&sxm, &Target::preset("h100-pcie").unwrap()));
+        assert!(!same_gpu(&sxm, &describe("cpu", Some(1)).unwrap()));
+    }
+
+    #[test]
+    fn a_preset_without_its_gpu_is_a_clear_error() {
+        if cuda_device_count().unwrap_or(0) > 0 {
+            return; // covered on GPU machines by the match itself
+        }
+        let e = measurable("t4", None).unwrap_err();
+        assert!(format!("{e:#}").contains("matching GPU"), "{e:#}");
+        assert_eq!(measurable("auto", Some(1)).unwrap().target.kind(), "cpu");
+    }
+}

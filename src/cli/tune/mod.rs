@@ -1,0 +1,338 @@
+//! `tilegrad tune`: tune a workload, a network or a file of workloads on a target, logging
+//! every measurement, committing each round to the schedule database, and writing a report.
+
+pub mod logtail;
+pub mod progress;
+pub mod summary;
+pub mod tasks;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{ArgGroup, Args, ValueEnum};
+use tilegrad_datasets::{Record, Task, TuningLog};
+use tilegrad_measure::record::target_info;
+use tilegrad_search::{PolicyKind, Report, TuneTask, Tuner, TunerConfig, TunerModel};
+use tilegrad_symbolic::Target;
+
+use super::db::{open_or_create, DEFAULT_DB};
+use super::util::{bad_input, parse_duration, BadInput};
+use logtail::LogTail;
+use progress::Progress;
+use tasks::TaskSource;
+
+/// Where outputs go by default.
+pub const OUT_DIR: &str = "tilegrad-out";
+
+/// The search policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Policy {
+    /// Gradient descent through the features and the cost model (the core).
+    Gradient,
+    /// Ansor-style evolutionary search (baseline).
+    Evolutionary,
+    /// Uniform random legal schedules (baseline).
+    Random,
+}
+
+impl Policy {
+    /// The search crate's kind.
+    pub fn kind(self) -> PolicyKind {
+        match self {
+            Policy::Gradient => PolicyKind::Gradient,
+            Policy::Evolutionary => PolicyKind::Evolutionary,
+            Policy::Random => PolicyKind::Random,
+        }
+    }
+}
+
+/// Arguments of `tilegrad tune`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["workload", "network", "file"])))]
+pub struct TuneArgs {
+    /// A workload in canonical text form, e.g. `matmul(M=512,N=512,K=512)`.
+    pub workload: Option<String>,
+    /// A shipped network (see `tilegrad networks`), e.g. `resnet50`.
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// Batch size of `--network`.
+    #[arg(long, value_name = "B", default_value_t = 1, requires = "network")]
+    pub batch: u32,
+    /// A file of workloads: `<weight> <workload>` or `<workload>` per line, `#` comments.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Tune only the first N tasks (of a network or file), for short runs.
+    #[arg(long, value_name = "N")]
+    pub tasks: Option<usize>,
+    /// Where to measure: `auto` (the first GPU, else the CPU), `cpu`, `cuda`, `cuda:N`, or a
+    /// GPU preset name (the attached GPU must then match it).
+    #[arg(long, default_value = "auto")]
+    pub target: String,
+    /// CPU threads for the kernels (default: all cores); part of the CPU target's identity.
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
+    /// Measurement budget of the run over all tasks (default: 32 per task). With --resume the
+    /// logged records count toward it.
+    #[arg(long, value_name = "N")]
+    pub trials: Option<usize>,
+    /// Wall-time budget (`90`, `90s`, `5m`, `1h`), checked between rounds.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub time_limit: Option<f64>,
+    /// Candidates measured per round.
+    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    pub per_round: u64,
+    /// Stop after this many rounds in a row without a new best in any task.
+    #[arg(long, value_name = "ROUNDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub early_stop: Option<u64>,
+    /// Search policy.
+    #[arg(long, value_enum, default_value_t = Policy::Gradient)]
+    pub policy: Policy,
+    /// Seed of the search (the run is deterministic for a seed, apart from measured times).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The tuning log (JSON Lines; default `tilegrad-out/<tasks>-<target>.jsonl`).
+    #[arg(long, value_name = "PATH")]
+    pub log: Option<PathBuf>,
+    /// The schedule database every round is committed to.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+    /// Continue the log: its records are taken over and never measured again.
+    #[arg(long)]
+    pub resume: bool,
+    /// The JSON report (default `tilegrad-out/<tasks>-<target>.report.json`).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn create_parent(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// A short workload text for the progress line.
+fn short(w: &str) -> String {
+    if w.chars().count() <= 40 {
+        w.to_string()
+    } else {
+        format!("{}...", w.chars().take(37).collect::<String>())
+    }
+}
+
+/// The tuner's tasks; a workload with no sketch on the target is [`BadInput`].
+pub fn tune_tasks(tasks: &[Task], target: &Target) -> anyhow::Result<Vec<TuneTask>> {
+    tasks
+        .iter()
+        .map(|t| {
+            TuneTask::new(t.workload.clone(), f64::from(t.weight), target)
+                .map_err(anyhow::Error::new)
+                .with_context(|| {
+                    BadInput(format!(
+                        "cannot schedule `{}` on {}",
+                        t.workload, target.name
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Runs the command.
+pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
+    let src = TaskSource {
+        workload: args.workload.as_deref(),
+        network: args.network.as_deref().map(|n| (n, args.batch)),
+        file: args.file.as_deref(),
+    };
+    let tasks = tasks::load(&src, args.tasks)?;
+    let resolved = super::target::measurable(&args.target, args.threads)?;
+    let target = resolved.target.clone();
+    let slug = resolved
+        .device
+        .map_or("cpu".to_string(), |n| format!("cuda{n}"));
+    let label = format!("{}-{slug}", tasks::label(&src, &tasks));
+    let log_path = args
+        .log
+        .clone()
+        .unwrap_or_else(|| Path::new(OUT_DIR).join(format!("{label}.jsonl")));
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| Path::new(OUT_DIR).join(format!("{label}.report.json")));
+    let budget = args.trials.unwrap_or(32 * tasks.len());
+
+    let nonempty = std::fs::metadata(&log_path).is_ok_and(|m| m.len() > 0);
+    if nonempty && !args.resume {
+        return Err(bad_input(format!(
+            "the log {} already has records: pass --resume to continue it, or --log for a new one",
+            log_path.display()
+        )));
+    }
+    create_parent(&log_path)?;
+    create_parent(&report_path)?;
+    let mut db = open_or_create(&args.db)?;
+
+    // Read what an earlier run logged (after `open` repaired a torn last line).
+    let log = TuningLog::open(&log_path)
+        .with_context(|| format!("cannot open the log {}", log_path.display()))?;
+    if let Some(w) = log.repaired() {
+        eprintln!("warning: {w}");
+    }
+    let earlier = if args.resume && nonempty {
+        let contents = TuningLog::read(&log_path)
+            .with_context(|| format!("cannot read the log {}", log_path.display()))?;
+        for w in &contents.warnings {
+            eprintln!("warning: {w}");
+        }
+        // A run killed between its log append and its database commit left records behind.
+        db.commit_all(&contents.records)
+            .context("cannot commit the logged records to the database")?;
+        contents.records
+    } else {
+        Vec::new()
+    };
+    let prior = prior_trials(&earlier, &tasks, &target);
+    let remaining = budget.saturating_sub(prior);
+
+    let tune = tune_tasks(&tasks, &target)?;
+    let config = TunerConfig {
+        max_trials: remaining,
+        time_limit_s: args.time_limit,
+        per_round: args.per_round as usize,
+        early_stop_rounds: args.early_stop.map(|n| n as usize),
+        seed: args.seed,
+        policy: args.policy.kind(),
+        ..TunerConfig::default()
+    };
+    let model =
+        TunerModel::default_for(&target, args.seed).context("cannot build the cost model")?;
+    let mut tuner =
+        Tuner::new(target.clone(), tune, model, config).context("cannot set up the tuner")?;
+    let resumed = if earlier.is_empty() {
+        0
+    } else {
+        tuner
+            .resume(&earlier)
+            .context("cannot resume from the log")?
+            .used
+    };
+    let mut tuner = tuner.with_log(log);
+
+    println!("target:  {} ({})", target.name, target.kind());
+    println!(
+        "tasks:   {} ({}), budget {budget} trial(s){}, policy {}, seed {}",
+        tasks.len(),
+        tasks::label(&src, &tasks),
+        args.time_limit
+            .map_or(String::new(), |t| format!(", {t:.0} s")),
+        args.policy.kind(),
+        args.seed
+    );
+    println!("log:     {}", log_path.display());
+    println!("db:      {}", args.db.display());
+    let mut measurer = super::hardware::measurer(&resolved, args.threads)?;
+    let names = tasks
+        .iter()
+        .map(|t| short(&t.workload.to_string()))
+        .collect();
+    let weights = tasks.iter().map(|t| f64::from(t.weight)).collect();
+    let mut progress =
+        (!args.quiet).then(|| Progress::new(remaining, names, weights, args.time_limit));
+    let mut tail = LogTail::at_end(&log_path);
+    let mut commit_error: Option<anyhow::Error> = None;
+    let mut committed = 0usize;
+    let outcome = tuner.run(measurer.as_mut(), &mut |e| {
+        if let Some(p) = progress.as_mut() {
+            p.on_event(e);
+        }
+        if matches!(e, tilegrad_search::TuneEvent::RoundDone { .. }) && commit_error.is_none() {
+            match tail.read_new().and_then(|rs| {
+                db.commit_all(&rs)
+                    .map(|_| rs.len())
+                    .context("cannot commit the round to the database")
+            }) {
+                Ok(n) => committed += n,
+                Err(e) => commit_error = Some(e),
+            }
+        }
+    });
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let outcome = outcome.context("tuning failed")?;
+    if let Some(e) = commit_error {
+        return Err(e);
+    }
+    // Anything appended after the last round event.
+    let rest = tail.read_new()?;
+    committed += db.commit_all(&rest).map(|_| rest.len())?;
+
+    let mut report = outcome.report;
+    label_report(&mut report, &log_path, &args.db, &src);
+    let json = report.to_json().context("cannot serialise the report")?;
+    std::fs::write(&report_path, json)
+        .with_context(|| format!("cannot write the report {}", report_path.display()))?;
+
+    println!();
+    super::tune::summary::print_table(&report);
+    println!();
+    println!(
+        "stopped: {} after {} trial(s) in {} round(s), {:.1} s{}",
+        outcome.stop,
+        outcome.trials,
+        outcome.rounds,
+        report.meta.wall_s,
+        if resumed > 0 {
+            format!(" ({resumed} resumed from the log)")
+        } else {
+            String::new()
+        }
+    );
+    if tasks.len() > 1 {
+        if let Some(l) = report.network_latency_s() {
+            println!("network: estimated {:.4} ms end to end", l * 1e3);
+        }
+    }
+    println!("report:  {}", report_path.display());
+    println!(
+        "db:      {} ({committed} record(s) committed)",
+        args.db.display()
+    );
+    if outcome.best.iter().all(Option::is_none) {
+        anyhow::bail!(
+            "no candidate succeeded (see the failures in {})",
+            log_path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Distinct candidates of `tasks` on `target` in `records`: the logged trials that count
+/// toward the budget of a resumed run.
+fn prior_trials(records: &[Record], tasks: &[Task], target: &Target) -> usize {
+    let key = target_info(target).key;
+    let workloads: HashSet<String> = tasks.iter().map(|t| t.workload.key().to_string()).collect();
+    records
+        .iter()
+        .filter(|r| r.target.key == key && workloads.contains(&r.workload_key))
+        .map(|r| (&r.workload_key, &r.sketch, &r.assignment))
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+fn label_report(r: &mut Report, log: &Path, db: &Path, src: &TaskSource<'_>) {
+    let labels = &mut r.meta.labels;
+    labels.insert("log".into(), log.display().to_string());
+    labels.insert("db".into(), db.display().to_string());
+    if let Some((n, b)) = src.network {
+        labels.insert("network".into(), format!("{n}_b{b}"));
+    }
+    if let Some(f) = src.file {
+        labels.insert("file".into(), f.display().to_string());
+    }
+}

@@ -1,0 +1,141 @@
+//! The task list of `tilegrad tune`: one workload, a shipped network, or a file.
+
+use std::path::Path;
+
+use anyhow::Context;
+use tilegrad_datasets::{networks, Task};
+
+use crate::cli::util::{bad_input, parse_workload, BadInput};
+
+/// Where the tasks come from (exactly one of the three is given; clap enforces it).
+#[derive(Debug, Clone, Default)]
+pub struct TaskSource<'a> {
+    /// One workload in canonical text.
+    pub workload: Option<&'a str>,
+    /// A shipped network name and its batch size.
+    pub network: Option<(&'a str, u32)>,
+    /// A file of workloads: `<weight> <workload>` or `<workload>` per line, `#` comments.
+    pub file: Option<&'a Path>,
+}
+
+/// A short name for default output paths: the network and batch, the file stem, or the
+/// workload key.
+pub fn label(src: &TaskSource<'_>, tasks: &[Task]) -> String {
+    if let Some((name, batch)) = src.network {
+        return format!("{name}-b{batch}");
+    }
+    if let Some(f) = src.file {
+        if let Some(stem) = f.file_stem() {
+            return stem.to_string_lossy().into_owned();
+        }
+    }
+    tasks.first().map_or_else(
+        || "tasks".to_string(),
+        |t| {
+            let text = t.workload.to_string();
+            let op = text.split('(').next().unwrap_or("task");
+            let key = t.workload.key().to_string();
+            format!("{op}-{}", &key[..key.len().min(8)])
+        },
+    )
+}
+
+/// Loads the tasks, keeping the first `limit` when given. Every failure is [`BadInput`].
+pub fn load(src: &TaskSource<'_>, limit: Option<usize>) -> anyhow::Result<Vec<Task>> {
+    let mut tasks = if let Some(text) = src.workload {
+        vec![Task {
+            workload: parse_workload(text)?,
+            weight: 1,
+        }]
+    } else if let Some((name, batch)) = src.network {
+        networks::load(name, batch).map_err(|e| {
+            anyhow::Error::new(e).context(BadInput(format!(
+                "no shipped network `{name}` at batch {batch} (see `tilegrad networks`)"
+            )))
+        })?
+    } else if let Some(path) = src.file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| BadInput(format!("cannot read {}", path.display())))?;
+        parse_file(&path.display().to_string(), &text)?
+    } else {
+        return Err(bad_input(
+            "nothing to tune: give a workload, --network or --file",
+        ));
+    };
+    if let Some(n) = limit {
+        if n == 0 {
+            return Err(bad_input("--tasks must be at least 1"));
+        }
+        tasks.truncate(n);
+    }
+    if tasks.is_empty() {
+        return Err(bad_input("the task list is empty"));
+    }
+    Ok(tasks)
+}
+
+/// Parses a workload file: the network list format, where the weight may be left out.
+pub fn parse_file(name: &str, text: &str) -> anyhow::Result<Vec<Task>> {
+    let normalized: Vec<String> = text
+        .lines()
+        .map(|raw| {
+            let line = raw.trim();
+            let first = line.split_whitespace().next().unwrap_or("");
+            if line.is_empty() || line.starts_with('#') || first.parse::<u64>().is_ok() {
+                line.to_string()
+            } else {
+                format!("1 {line}")
+            }
+        })
+        .collect();
+    let tasks = networks::parse(name, &normalized.join("\n")).map_err(|e| {
+        anyhow::Error::new(e).context(BadInput(format!("bad workload file {name}")))
+    })?;
+    for t in &tasks {
+        t.workload
+            .validate()
+            .with_context(|| BadInput(format!("invalid workload `{}` in {name}", t.workload)))?;
+    }
+    Ok(tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_take_optional_weights_and_comments() {
+        let t = parse_file(
+            "w.txt",
+            "# two tasks\nmatmul(M=8,N=8,K=8)\n\n3 matmul(M=16,N=16,K=16)+relu\n",
+        )
+        .unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!((t[0].weight, t[1].weight), (1, 3));
+        assert_eq!(t[1].workload.to_string(), "matmul(M=16,N=16,K=16)+relu");
+        let e = parse_file("w.txt", "matmul(M=8,N=8\n").unwrap_err();
+        assert!(e.downcast_ref::<BadInput>().is_some(), "{e:#}");
+        assert!(format!("{e:#}").contains("w.txt"), "{e:#}");
+    }
+
+    #[test]
+    fn networks_are_cut_to_the_first_tasks() {
+        let src = TaskSource {
+            network: Some(("resnet50", 1)),
+            ..Default::default()
+        };
+        let t = load(&src, Some(3)).unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(label(&src, &t), "resnet50-b1");
+        let e = load(&src, Some(0)).unwrap_err();
+        assert!(e.downcast_ref::<BadInput>().is_some());
+        let bad = TaskSource {
+            network: Some(("nosuchnet", 1)),
+            ..Default::default()
+        };
+        assert!(load(&bad, None)
+            .unwrap_err()
+            .downcast_ref::<BadInput>()
+            .is_some());
+    }
+}
