@@ -1,94 +1,179 @@
-//! GFLOP/s of the generated C for `matmul(M=512,N=512,K=512)` (`cpu-tiling` sketches) at a few
-//! hand-picked assignments, measured end to end by [`CpuMeasurer`].
+//! GFLOP/s of the generated C for matmul 512^3 and 1024^3 (`cpu-tiling` sketch): hand-picked
+//! assignments, then a seeded random sample of legal assignments (what a random search would
+//! find in that many trials), measured end to end by [`CpuMeasurer`].
 //!
 //! ```text
 //! cargo run --release -p tilegrad-measure --example cpu_matmul [-- 'sp_i_0=..,..' ...]
 //! ```
-//! Extra arguments are assignments (`name=value,…`) of the `cpu-tiling` sketch; set
-//! `SKETCH=cpu-tiling/no-cache` to pick the other sketch, `SHOW=1` to print the C source.
+//! Extra arguments are assignments (`name=value,…`) of the sketch, measured instead of the
+//! hand-picked ones. Environment: `WORKLOAD` (one workload instead of 512^3 and 1024^3),
+//! `SKETCH` (default `cpu-tiling`), `RANDOM` (sample size, default 64; 0 skips it), `SEED`
+//! (default 1), `SHOW=1` prints the C source of the hand-picked candidates, `EMIT=1` prints
+//! it and exits without measuring. `measure/examples/cpu_matmul_ref.c` is the hand-written C
+//! reference of the same loop structure.
 
 use std::sync::Arc;
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use tilegrad_measure::{
     host_cpu, worker_main, CpuMeasurer, CpuMeasurerConfig, MeasureInput, Measurer, TimingConfig,
     WorkerConfig,
 };
-use tilegrad_templates::{sketches, Workload};
+use tilegrad_templates::{sketches, Sketch, Workload};
 
 const WORKER_ARG: &str = "--tilegrad-measure-worker";
 
-/// Hand-picked assignments: (S1, S2, S3) per spatial axis, R1 of k, unroll.
+/// Hand-picked register tiles (`S3` of i × `S3` of j): 4×16, 8×8, 1×64 and 2×32 (8 vector
+/// accumulators each) with a short k block (`R1` 8 or 16) fully unrolled (`unroll=512`), the
+/// local tile inside L1; then the 8×8 tile with `R1 = 64` not unrolled, for comparison. Names:
+/// `sp_<a>_0` = S1, `sp_<a>_1` = S2, `sp_<a>_2` = S3, `rd_k_0` = R1 (S0 is what is left).
 const PICKS: &[&str] = &[
-    // 4x16 register tile (8 ymm accumulators), 32x128 accumulator tile, k blocked by 64.
-    "sp_i_0=4,sp_i_1=8,sp_i_2=4,sp_j_0=1,sp_j_1=8,sp_j_2=16,rd_k_0=64,unroll=64",
-    // 2x32 register tile (8 accumulators), two shapes of the accumulator tile.
-    "sp_i_0=4,sp_i_1=8,sp_i_2=2,sp_j_0=1,sp_j_1=4,sp_j_2=32,rd_k_0=64,unroll=64",
-    "sp_i_0=4,sp_i_1=32,sp_i_2=2,sp_j_0=1,sp_j_1=2,sp_j_2=32,rd_k_0=64,unroll=64",
-    // 4x32: 16 accumulators, more than the 16 ymm registers hold.
-    "sp_i_0=4,sp_i_1=8,sp_i_2=4,sp_j_0=1,sp_j_1=4,sp_j_2=32,rd_k_0=64,unroll=64",
-    // Untiled (one vector per iteration, no unrolling): the floor.
-    "sp_i_0=1,sp_i_1=1,sp_i_2=1,sp_j_0=1,sp_j_1=1,sp_j_2=8,rd_k_0=1,unroll=1",
+    "sp_i_0=1,sp_i_1=32,sp_i_2=4,sp_j_0=1,sp_j_1=2,sp_j_2=16,rd_k_0=8,unroll=512",
+    "sp_i_0=4,sp_i_1=4,sp_i_2=8,sp_j_0=1,sp_j_1=16,sp_j_2=8,rd_k_0=8,unroll=512",
+    "sp_i_0=16,sp_i_1=16,sp_i_2=1,sp_j_0=1,sp_j_1=1,sp_j_2=64,rd_k_0=8,unroll=512",
+    "sp_i_0=2,sp_i_1=16,sp_i_2=2,sp_j_0=1,sp_j_1=4,sp_j_2=32,rd_k_0=16,unroll=512",
+    "sp_i_0=4,sp_i_1=4,sp_i_2=8,sp_j_0=1,sp_j_1=16,sp_j_2=8,rd_k_0=64,unroll=64",
 ];
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn measurer(min_time_s: f64) -> CpuMeasurer {
+    let mut cfg = CpuMeasurerConfig::new(host_cpu(None));
+    cfg.runner.worker = WorkerConfig::self_hosted(&[WORKER_ARG]).expect("worker");
+    cfg.runner.timing = TimingConfig {
+        warmup: 2,
+        min_repeat: 10,
+        min_time_s,
+        ..TimingConfig::default()
+    };
+    CpuMeasurer::new(cfg).expect("measurer")
+}
+
+/// Measures `batch`; returns GFLOP/s (from the median) per candidate, 0 for failures.
+fn run(m: &mut CpuMeasurer, w: &Workload, batch: &[MeasureInput], print: bool) -> Vec<f64> {
+    let flops = w.flops();
+    let mut out = Vec::new();
+    for (b, r) in batch.iter().zip(m.measure(batch)) {
+        match r {
+            Ok(r) => {
+                let g = flops / r.timing.median_s / 1e9;
+                if print {
+                    println!(
+                        "  {g:7.1} GFLOP/s (median {:.3} ms, best {:7.1} GFLOP/s)  {}",
+                        r.timing.median_s * 1e3,
+                        flops / r.timing.min_s / 1e9,
+                        b.assignment
+                    );
+                }
+                out.push(g);
+            }
+            Err(e) => {
+                if print {
+                    println!("  failed: {e}  {}", b.assignment);
+                }
+                out.push(0.0);
+            }
+        }
+    }
+    out
+}
+
+fn inputs(sketch: &Arc<Sketch>, texts: &[String]) -> Vec<MeasureInput> {
+    texts
+        .iter()
+        .filter_map(|p| match sketch.space.parse_assignment(p) {
+            Ok(a) if sketch.space.is_legal(&a) => Some(MeasureInput {
+                sketch: sketch.clone(),
+                assignment: a,
+            }),
+            _ => {
+                println!("  skipped (not a legal assignment here): {p}");
+                None
+            }
+        })
+        .collect()
+}
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some(WORKER_ARG) {
         std::process::exit(worker_main());
     }
-    let w: Workload = std::env::var("WORKLOAD")
-        .unwrap_or_else(|_| "matmul(M=512,N=512,K=512)".into())
-        .parse()
-        .expect("workload");
-    let target = host_cpu(None);
+    let workloads: Vec<String> = match std::env::var("WORKLOAD") {
+        Ok(w) => vec![w],
+        Err(_) => vec![
+            "matmul(M=512,N=512,K=512)".into(),
+            "matmul(M=1024,N=1024,K=1024)".into(),
+        ],
+    };
     let id = std::env::var("SKETCH").unwrap_or_else(|_| "cpu-tiling".into());
-    let sketch = sketches(&w, &target)
-        .expect("sketches")
-        .into_iter()
-        .find(|s| s.id == id)
-        .expect("sketch id");
-    let sketch = Arc::new(sketch);
+    let n_random: usize = env_or("RANDOM", 64);
+    let seed: u64 = env_or("SEED", 1);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let picks: Vec<String> = if args.is_empty() {
         PICKS.iter().map(|s| s.to_string()).collect()
     } else {
         args
     };
-    let mut cfg = CpuMeasurerConfig::new(target);
-    cfg.runner.worker = WorkerConfig::self_hosted(&[WORKER_ARG]).expect("worker");
-    cfg.runner.timing = TimingConfig {
-        warmup: 3,
-        min_repeat: 20,
-        min_time_s: 0.5,
-        ..TimingConfig::default()
-    };
-    let mut m = CpuMeasurer::new(cfg).expect("measurer");
-    let mut batch = Vec::new();
-    for p in &picks {
-        let a = sketch.space.parse_assignment(p).expect("assignment");
-        batch.push(MeasureInput {
-            sketch: sketch.clone(),
-            assignment: a,
-        });
-    }
-    if std::env::var("SHOW").is_ok() {
-        for b in &batch {
-            println!("{}", m.kernel(b).expect("kernel").source);
+    let target = host_cpu(None);
+    let mut hand = measurer(0.3);
+    let mut quick = measurer(0.1);
+    for text in &workloads {
+        let w: Workload = text.parse().expect("workload");
+        let sketch = sketches(&w, &target)
+            .expect("sketches")
+            .into_iter()
+            .find(|s| s.id == id)
+            .expect("sketch id");
+        let sketch = Arc::new(sketch);
+        let batch = inputs(&sketch, &picks);
+        if std::env::var("SHOW").is_ok() || std::env::var("EMIT").is_ok() {
+            for b in &batch {
+                println!("{}", hand.kernel(b).expect("kernel").source);
+            }
+            if std::env::var("EMIT").is_ok() {
+                continue;
+            }
         }
-    }
-    let flops = w.flops();
-    println!("{w}, sketch {id}, {} threads", m.config().runner.threads);
-    for (b, r) in batch.iter().zip(m.measure(&batch)) {
-        match r {
-            Ok(r) => println!(
-                "{:7.1} GFLOP/s (median {:.3} ms)  {:7.1} GFLOP/s (best {:.3} ms)  spread {:.2}  build {:.2} s  {}",
-                flops / r.timing.median_s / 1e9,
-                r.timing.median_s * 1e3,
-                flops / r.timing.min_s / 1e9,
-                r.timing.min_s * 1e3,
-                r.timing.spread,
-                r.build_s,
-                b.assignment
-            ),
-            Err(e) => println!("failed: {e}  {}", b.assignment),
+        println!(
+            "{w}, sketch {id}, {} threads",
+            target.cpu().map_or(0, |c| c.cores)
+        );
+        println!(" hand-picked:");
+        let g = run(&mut hand, &w, &batch, true);
+        let best = g.iter().cloned().fold(0.0, f64::max);
+        println!(" best hand-picked: {best:.1} GFLOP/s");
+        if n_random == 0 {
+            continue;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let sample: Vec<MeasureInput> = (0..n_random)
+            .map(|_| MeasureInput {
+                sketch: sketch.clone(),
+                assignment: sketch.space.sample(&mut rng).expect("sample"),
+            })
+            .collect();
+        let mut g: Vec<(f64, usize)> = run(&mut quick, &w, &sample, false)
+            .into_iter()
+            .enumerate()
+            .map(|(k, g)| (g, k))
+            .collect();
+        g.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let ok = g.iter().filter(|x| x.0 > 0.0).count();
+        let at = |q: usize| g.get(q.min(g.len() - 1)).map_or(0.0, |x| x.0);
+        println!(
+            " random-{n_random} (seed {seed}): best {:.1}, 90th pct {:.1}, median {:.1} GFLOP/s; {ok}/{n_random} verified",
+            at(0),
+            at(g.len() / 10),
+            at(g.len() / 2),
+        );
+        for &(gf, k) in g.iter().take(3) {
+            println!("  {gf:7.1} GFLOP/s  {}", sample[k].assignment);
         }
     }
 }

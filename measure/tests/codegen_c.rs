@@ -368,8 +368,8 @@ fn register_tiles_are_unrolled_and_jammed_correctly() {
     let mut cases = Vec::new();
     for s in sketches(&w, &cpu_target()).unwrap() {
         for text in [
-            "sp_i_0=2,sp_i_1=2,sp_i_2=2,sp_j_0=1,sp_j_1=2,sp_j_2=16,rd_k_0=8,unroll=512",
-            "sp_i_0=1,sp_i_1=4,sp_i_2=4,sp_j_0=2,sp_j_1=1,sp_j_2=8,rd_k_0=24,unroll=64",
+            "sp_i_0=1,sp_i_1=2,sp_i_2=4,sp_j_0=1,sp_j_1=1,sp_j_2=16,rd_k_0=8,unroll=512",
+            "sp_i_0=1,sp_i_1=1,sp_i_2=8,sp_j_0=2,sp_j_1=1,sp_j_2=8,rd_k_0=24,unroll=1",
         ] {
             let a = s.space.parse_assignment(text).unwrap();
             let tree = s.instantiate(&a).unwrap();
@@ -382,6 +382,40 @@ fn register_tiles_are_unrolled_and_jammed_correctly() {
             );
             cases.push(case(format!("{} {text}", s.id), &w, tree, 9));
         }
+    }
+    // A conv register tile: p.3 and q.3 unrolled around the vectorized k.3 (a chain of two
+    // unrolled loops), the padded input broadcast once per (p, q) point.
+    let w: Workload = "conv2d(N=1,H=4,W=4,C=3,K=16,R=3,S=3,stride=1,pad=1)+bias+relu"
+        .parse()
+        .unwrap();
+    for s in sketches(&w, &cpu_target()).unwrap() {
+        if !s.id.starts_with("cpu-tiling") {
+            continue;
+        }
+        let text = "sp_p_0=1,sp_p_1=1,sp_p_2=2,sp_q_0=1,sp_q_1=1,sp_q_2=2,sp_k_0=1,sp_k_1=1,\
+                    sp_k_2=16,rd_rc_0=3,rd_r_0=3,rd_s_0=1,unroll=1";
+        let a = s.space.parse_assignment(text).unwrap();
+        assert!(s.space.is_legal(&a), "{}", s.id);
+        let tree = s.instantiate(&a).unwrap();
+        let src = emit(&tree, "k").unwrap();
+        // 2 × 2 points × 2 vectors: 8 accumulator updates in one block, no loop over p.3/q.3,
+        // the two weight vectors named once.
+        assert!(
+            src.contains("const v8f tg_r1 = tg_load(&weight["),
+            "{}:\n{src}",
+            s.id
+        );
+        assert!(!src.contains("for (long p_3"), "{}:\n{src}", s.id);
+        // The padded input load stays under its condition (never named before the block).
+        assert!(src.contains(" ? tg_splat(data["), "{}:\n{src}", s.id);
+        assert!(
+            src.lines()
+                .filter(|l| l.trim_start().starts_with("const v8f"))
+                .all(|l| !l.contains("data[")),
+            "{}:\n{src}",
+            s.id
+        );
+        cases.push(case(format!("{} {text}", s.id), &w, tree, 9));
     }
     assert_all_ok(run_cases(&cases, &COptions::default()));
 }

@@ -377,8 +377,20 @@ fn matmul_tiling_structure_levels_and_space() {
     let cons: Vec<&str> = s.space.constraints().iter().map(|c| c.name()).collect();
     assert_eq!(
         cons,
-        ["innermost_i", "innermost_j", "innermost_k", "local_tile"]
+        [
+            "innermost_i",
+            "innermost_j",
+            "innermost_k",
+            "register_tile",
+            "vector_lanes",
+            "register_min",
+            "parallel",
+            "local_tile"
+        ]
     );
+    // The register tile: S3 of i unrolled around the vectorized S3 of j, everywhere.
+    assert_eq!(loops_of(t, LoopKind::Unrolled), ["i.3"; 3]);
+    assert_eq!(loops_of(t, LoopKind::Vectorized), ["j.3"; 3]);
 }
 
 #[test]
@@ -391,11 +403,37 @@ fn tiling_space_limits_the_vector_length_and_the_local_tile() {
     let long = "sp_i_0=1,sp_i_1=1,sp_i_2=1,sp_j_0=1,sp_j_1=1,sp_j_2=128,rd_k_0=4,unroll=16";
     assert!(!cached.space.is_legal(&parse(cached, long)));
     assert!(!direct.space.is_legal(&parse(direct, long)));
+    // Register tiles (i.3 × j.3): 8×8 and 2×32 are legal; 4×32 (16 accumulators, more than
+    // 12), 4×8 (4, fewer than 8) and 16×4 (j.3 shorter than a vector) are not.
+    let reg = |i3: u32, j3: u32| {
+        format!(
+            "sp_i_0=1,sp_i_1={},sp_i_2={i3},sp_j_0=1,sp_j_1={},sp_j_2={j3},rd_k_0=8,unroll=64",
+            16 / i3,
+            64 / j3
+        )
+    };
+    for (i3, j3, legal) in [
+        (8, 8, true),
+        (2, 32, true),
+        (4, 32, false),
+        (4, 8, false),
+        (16, 4, false),
+    ] {
+        for s in [cached, direct] {
+            let a = parse(s, &reg(i3, j3));
+            assert_eq!(s.space.is_legal(&a), legal, "{} {i3}x{j3}", s.id);
+        }
+    }
+    // One outer tile for two cores: illegal (`parallel`).
+    let serial = "sp_i_0=1,sp_i_1=16,sp_i_2=8,sp_j_0=2,sp_j_1=8,sp_j_2=8,rd_k_0=8,unroll=64";
+    assert!(!direct.space.is_legal(&parse(direct, serial)));
     // A 128 × 128 accumulator (64 KiB) exceeds L1 (32 KiB): illegal only with the cache.
-    let big = "sp_i_0=1,sp_i_1=2,sp_i_2=64,sp_j_0=1,sp_j_1=2,sp_j_2=64,rd_k_0=4,unroll=16";
-    assert!(!cached.space.is_legal(&parse(cached, big)));
-    assert!(direct.space.is_legal(&parse(direct, big)));
-    let ok = "sp_i_0=2,sp_i_1=8,sp_i_2=4,sp_j_0=2,sp_j_1=2,sp_j_2=32,rd_k_0=8,unroll=64";
+    let sk = cpu_sketches("matmul(M=256,N=256,K=128)");
+    let (cached2, direct2) = (by_id(&sk, "cpu-tiling"), by_id(&sk, "cpu-tiling/no-cache"));
+    let big = "sp_i_0=1,sp_i_1=32,sp_i_2=4,sp_j_0=1,sp_j_1=8,sp_j_2=16,rd_k_0=4,unroll=16";
+    assert!(!cached2.space.is_legal(&parse(cached2, big)));
+    assert!(direct2.space.is_legal(&parse(direct2, big)));
+    let ok = "sp_i_0=2,sp_i_1=8,sp_i_2=2,sp_j_0=2,sp_j_1=2,sp_j_2=32,rd_k_0=8,unroll=64";
     assert!(cached.space.is_legal(&parse(cached, ok)));
     // The instantiated extents follow the levels.
     let tree = cached.instantiate(&parse(cached, ok)).unwrap();
@@ -406,18 +444,56 @@ fn tiling_space_limits_the_vector_length_and_the_local_tile() {
         .map(|l| (name(&tree, l.lp), tree.const_int(l.lp.extent).unwrap()))
         .collect();
     let want = [
-        ("i.0_j.0", 2), // (128 / (2·8·4)) · (128 / (2·2·32))
+        ("i.0_j.0", 4), // (128 / (2·8·2)) · (128 / (2·2·32))
         ("i.1", 2),
         ("j.1", 2),
         ("i.2", 8),
         ("j.2", 2),
-        ("i.3", 4),
+        ("i.3", 2),
         ("j.3", 32),
         ("k.0", 16),
         ("i.2", 8),
     ];
     let want: Vec<(String, i64)> = want.iter().map(|(n, e)| (n.to_string(), *e)).collect();
     assert_eq!(ext, want);
+}
+
+/// Small extents: the register and parallel limits apply only where some tile meets them.
+#[test]
+fn register_limits_apply_only_where_reachable() {
+    let cons = |text: &str| -> Vec<String> {
+        let sk = cpu_sketches(text);
+        let s = by_id(&sk, "cpu-tiling");
+        s.space
+            .constraints()
+            .iter()
+            .map(|c| c.name().to_string())
+            .filter(|n| !n.starts_with("innermost"))
+            .collect()
+    };
+    // N = 7: no vector bound; 12 × 7 has no tile of 64..=96 elements; 2 cores reachable.
+    assert_eq!(
+        cons("matmul(M=12,N=7,K=9)"),
+        ["register_tile", "parallel", "local_tile"]
+    );
+    // M = 1, N = 8: one vector is the only tile, and only one outer tile exists.
+    assert_eq!(
+        cons("matmul(M=1,N=8,K=16)"),
+        ["register_tile", "vector_lanes", "local_tile"]
+    );
+    // Every sampled assignment of a larger matmul meets them all.
+    let sk = cpu_sketches("matmul(M=512,N=512,K=512)");
+    let s = by_id(&sk, "cpu-tiling");
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for _ in 0..64 {
+        let a = s.space.sample(&mut rng).unwrap();
+        let v = |n: &str| a.value_of(n).unwrap();
+        let (i3, j3) = (v("sp_i_2"), v("sp_j_2"));
+        assert!(
+            (8..=64).contains(&j3) && (64..=96).contains(&(i3 * j3)),
+            "{a}"
+        );
+    }
 }
 
 #[test]

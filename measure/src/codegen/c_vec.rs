@@ -137,14 +137,14 @@ impl Emitter<'_> {
             Value::Select { cond, then, else_ } => match self.select_cond(*cond)? {
                 Err(true) => self.vector(then, v)?,
                 Err(false) => self.vector(else_, v)?,
-                Ok(c) => (
-                    format!(
-                        "({c} ? {} : {})",
-                        paren(self.vector(then, v)?, 1),
-                        paren(self.vector(else_, v)?, 1)
-                    ),
-                    ATOM,
-                ),
+                Ok(c) => {
+                    // Loads under a condition (padding) stay inside their branch: naming them
+                    // at the top of an unrolled block would read out of bounds.
+                    let named = self.cse.borrow_mut().take();
+                    let (t, e) = (self.vector(then, v), self.vector(else_, v));
+                    self.cse.replace(named);
+                    (format!("({c} ? {} : {})", paren(t?, 1), paren(e?, 1)), ATOM)
+                }
             },
             Value::Index(e) => (
                 format!("tg_splat((float)({}))", self.print_expr(*e)?.0),
@@ -233,8 +233,9 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Explicit unroll-and-jam of a fully unrolled loop `l` whose body is one vectorized loop
-    /// of a constant extent (a multiple of the vector width) over vectorizable stores: every
+    /// Explicit unroll-and-jam of a fully unrolled loop `l` whose body is a chain of
+    /// unguarded [`LoopKind::Unrolled`] loops (possibly none) ending in one vectorized loop of
+    /// a constant extent (a multiple of the vector width) over vectorizable stores: every
     /// (iteration, vector chunk) is printed with constant offsets, and the input loads and
     /// broadcasts are named once at the top of the block, so that a register tile
     /// (`acc[i][j] += A[i] * B[j]`) loads each `B` vector once instead of once per row.
@@ -246,38 +247,79 @@ impl Emitter<'_> {
         extent: i64,
     ) -> Result<bool, MeasureError> {
         let w = self.lanes as i64;
-        let [Stmt::Loop(inner)] = body else {
-            return Ok(false);
+        // The chain of unrolled loops (`l` first) and the vectorized loop at its end.
+        let mut chain = vec![(l.var, extent)];
+        let mut body = body;
+        let inner = loop {
+            let [Stmt::Loop(inner)] = body else {
+                return Ok(false);
+            };
+            if inner.kind == LoopKind::Vectorized {
+                break inner;
+            }
+            let e = self.tree.const_int(inner.extent).unwrap_or(0);
+            let id = self.loop_ids.get(&(inner as *const Loop)).copied();
+            let allocs = id.is_some_and(|i| self.allocs.get(&i).is_some_and(|a| !a.is_empty()));
+            if inner.kind != LoopKind::Unrolled || e <= 0 || allocs {
+                return Ok(false);
+            }
+            chain.push((inner.var, e));
+            body = &inner.body;
         };
         let ej = self.tree.const_int(inner.extent).unwrap_or(0);
-        if w < 2 || inner.kind != LoopKind::Vectorized || ej <= 0 || ej % w != 0 {
+        if w < 2 || ej <= 0 || ej % w != 0 {
             return Ok(false);
         }
-        if extent * (ej / w) > MAX_UNROLLED_CHUNKS * 2 {
+        let points: i64 = chain.iter().map(|&(_, e)| e).product();
+        if points * (ej / w) > MAX_UNROLLED_CHUNKS * 2 {
             return Ok(false);
         }
-        let (jv, iv) = (inner.var.index(), l.var.index());
+        let jv = inner.var.index();
+        let saved: Vec<_> = chain.iter().map(|(v, _)| self.bounds[v.index()]).collect();
         let saved_j = self.bounds[jv].replace((0, ej - 1));
-        let stores = self.vec_stores(&inner.body, inner.var);
-        let stores = match stores {
+        for &(v, e) in &chain {
+            self.bounds[v.index()] = Some((0, e - 1));
+        }
+        let restore = |em: &mut Self| {
+            for (&(v, _), s) in chain.iter().zip(&saved) {
+                em.bounds[v.index()] = *s;
+            }
+            em.bounds[jv] = saved_j;
+        };
+        let stores = match self.vec_stores(&inner.body, inner.var) {
             Ok(Some(s)) => s,
             other => {
-                self.bounds[jv] = saved_j;
+                restore(self);
                 return other.map(|_| false);
             }
         };
-        let saved_i = self.bounds[iv];
         self.lane_var.set(Some((inner.var, (0, ej - 1))));
         self.cse.replace(Some(Vec::new()));
         let mut lines = Vec::new();
         let mut result = Ok(());
-        'all: for c in 0..extent {
-            self.bounds[iv] = Some((c, c));
+        'all: for p in 0..points {
+            // Row-major digits of `p` over the chain's extents.
+            let mut rest = p;
+            for &(v, e) in chain.iter().rev() {
+                self.bounds[v.index()] = Some((rest % e, rest % e));
+                rest /= e;
+            }
             for q in 0..ej / w {
                 self.bounds[jv] = Some((q * w, q * w));
                 for st in &stores {
+                    let before = self.cse.borrow().as_ref().map_or(0, |n| n.len());
                     match self.vector_store(st, inner.var) {
-                        Ok(s) => lines.push(s),
+                        Ok(s) => {
+                            // Declare the values this line names first just before it, so
+                            // that only the live ones occupy registers (a broadcast per row).
+                            if let Some(named) = self.cse.borrow().as_ref() {
+                                let ty = format!("v{}f", self.lanes);
+                                for (t, n) in &named[before..] {
+                                    lines.push(format!("const {ty} {n} = {t};"));
+                                }
+                            }
+                            lines.push(s)
+                        }
                         Err(e) => {
                             result = Err(e);
                             break 'all;
@@ -286,18 +328,11 @@ impl Emitter<'_> {
                 }
             }
         }
-        self.bounds[iv] = saved_i;
-        self.bounds[jv] = saved_j;
+        restore(self);
         self.lane_var.set(None);
-        let named = self.cse.take().unwrap_or_default();
+        self.cse.take();
         result?;
-        let ty = format!("v{}f", self.lanes);
-        let mut all: Vec<String> = named
-            .into_iter()
-            .map(|(t, n)| format!("const {ty} {n} = {t};"))
-            .collect();
-        all.extend(lines);
-        self.block("{", &all);
+        self.block("{", &lines);
         Ok(true)
     }
 

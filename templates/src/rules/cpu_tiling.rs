@@ -42,8 +42,18 @@
 //!
 //! # Space
 //! The split groups above, `unroll ∈ {1, 16, 64, 512}`, and linear constraints: every
-//! innermost factor `S3_a`, `R1_r ≤ 64` (`innermost_<a>`; this bounds the vector length), and
-//! for `cpu-tiling` the accumulator size `Π S2_a·S3_a ≤ L1 bytes / 4` (`local_tile`).
+//! innermost factor `S3_a`, `R1_r ≤ 64` (`innermost_<a>`; this bounds the vector length);
+//! the register tile `Π S3_a ≤ 12 · lanes` (`register_tile`: at most 12 vector accumulators)
+//! and `≥ 8 · lanes` where some tile of the extents' divisors allows it (`register_min`; like
+//! Ansor's innermost limits, these keep random samples in the fast region); the vectorized
+//! `S3 ≥ lanes` when its extent is a multiple of the vector width (`vector_lanes`); `Π S0_a ≥
+//! cores` when the extents allow it (`parallel`, so every core gets work); and for
+//! `cpu-tiling` the accumulator size `Π S2_a·S3_a ≤ L1 bytes / 4` (`local_tile`).
+//!
+//! The `S3` loops form the register tile: the vectorized one innermost, the other `S3` loops
+//! [`LoopKind::Unrolled`], so code generation keeps the `Π S3_a / lanes` accumulators in
+//! vector registers across the `R1` loop (a register-blocked micro-kernel: one broadcast of
+//! the row operand and one vector load of the contiguous operand per accumulator row/column).
 
 use tilegrad_symbolic::{
     CpuSpec, ExprId, LogTerm, LoopKind, LoopTree, Scope, Space, Target, TreeBuilder, Value,
@@ -55,7 +65,12 @@ use super::lower::{
 use super::lower::{is_tileable as applies, MAX_INNERMOST};
 use crate::compute::{AxisId, ComputeDef, Stage, ValueExpr};
 use crate::sketch::{Sketch, SketchRule};
+
+#[path = "cpu_registers.rs"]
+mod registers;
 use crate::{Result, TemplateError, Workload};
+use registers::register_constraints;
+pub use registers::{MIN_ACCUMULATORS, REGISTER_ACCUMULATORS};
 
 /// The values of the `unroll` variable (`auto_unroll_max_step`; 1 = no unrolling).
 pub const UNROLL_VALUES: [u64; 4] = [1, 16, 64, 512];
@@ -151,6 +166,7 @@ fn sketch(workload: &Workload, def: &ComputeDef, cpu: &CpuSpec, cached: bool) ->
             tile.extend([(LogTerm::Var(f[1]), 1.0), (LogTerm::Var(f[2]), 1.0)]);
         }
     }
+    register_constraints(&mut space, stage, &sp, cpu)?;
     if cached && !tile.is_empty() {
         let elems = (cpu.l1_bytes / 4).max(1) as f64;
         space
@@ -199,11 +215,18 @@ impl Plan<'_> {
         self.sp.iter().map(|s| s.levels[k]).collect()
     }
 
-    /// Serial loops `<a>.<k>` over level `k` of `tiles`; the last one vectorized if `vec`.
+    /// Serial loops `<a>.<k>` over level `k` of `tiles`. With `vec` (the register tile `S3`)
+    /// the last one is vectorized and the others are unrolled, so that the sub-tile is a
+    /// block of register accumulators.
     fn specs(tiles: &[Tiled], k: usize, vec: bool) -> Vec<LoopSpec> {
+        let kind = if vec {
+            LoopKind::Unrolled
+        } else {
+            LoopKind::Serial
+        };
         let mut specs: Vec<LoopSpec> = tiles
             .iter()
-            .map(|t| LoopSpec::new(format!("{}.{k}", t.name), t.levels[k], LoopKind::Serial))
+            .map(|t| LoopSpec::new(format!("{}.{k}", t.name), t.levels[k], kind))
             .collect();
         if let Some(last) = specs.last_mut().filter(|_| vec) {
             last.kind = LoopKind::Vectorized;

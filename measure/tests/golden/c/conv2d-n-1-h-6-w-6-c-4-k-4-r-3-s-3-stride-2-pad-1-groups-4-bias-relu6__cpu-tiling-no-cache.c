@@ -5,6 +5,7 @@
  * bias: f32[4], args[2]
  * conv2d: f32[1, 3, 3, 4], args[3]
  */
+#include <omp.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -71,38 +72,19 @@ void kernel(float *const *args) {
     const float *restrict weight = args[1];
     const float *restrict bias = args[2];
     float *restrict conv2d = args[3];
-    for (long p_2 = 0; p_2 < 3; ++p_2) {
-        for (long q_2 = 0; q_2 < 3; ++q_2) {
-            for (long g_2 = 0; g_2 < 2; ++g_2) {
-                #pragma GCC ivdep
-                for (long g_3 = 0; g_3 < 2; ++g_3) {
-                    conv2d[p_2 * 12 + q_2 * 4 + g_2 * 2 + g_3] = 0.0f;
-                }
-            }
-        }
-    }
-    for (long p_2 = 0; p_2 < 3; ++p_2) {
-        for (long q_2 = 0; q_2 < 3; ++q_2) {
-            for (long g_2 = 0; g_2 < 2; ++g_2) {
-                for (long r_1 = 0; r_1 < 3; ++r_1) {
+    #pragma omp parallel for
+    for (long p_0_q_0_g_0 = 0; p_0_q_0_g_0 < 6; ++p_0_q_0_g_0) {
+        for (long q_1 = 0; q_1 < 3; ++q_1) {
+            for (long g_1 = 0; g_1 < 2; ++g_1) {
+                conv2d[q_1 * 4 + g_1 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 12] = 0.0f;
+                #pragma GCC unroll 3
+                for (long r_0 = 0; r_0 < 3; ++r_0) {
                     #pragma GCC unroll 3
                     for (long s_1 = 0; s_1 < 3; ++s_1) {
-                        #pragma GCC ivdep
-                        for (long g_3 = 0; g_3 < 2; ++g_3) {
-                            conv2d[p_2 * 12 + q_2 * 4 + g_2 * 2 + g_3] += (0 <= p_2 * 2 + r_1 - 1 && 0 <= q_2 * 2 + s_1 - 1 ? data[p_2 * 48 + q_2 * 8 + g_2 * 2 + g_3 + r_1 * 24 + s_1 * 4 - 28] : 0.0f) * weight[g_2 * 2 + g_3 + r_1 * 12 + s_1 * 4];
-                        }
+                        conv2d[q_1 * 4 + g_1 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 12] += (0 <= r_0 + p_0_q_0_g_0 / 2 * 2 - 1 && 0 <= q_1 * 2 + s_1 - 1 ? data[q_1 * 8 + g_1 + r_0 * 24 + s_1 * 4 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 48 - 28] : 0.0f) * weight[g_1 + r_0 * 12 + s_1 * 4 + p_0_q_0_g_0 % 2 * 2];
                     }
                 }
-            }
-        }
-    }
-    for (long p_2 = 0; p_2 < 3; ++p_2) {
-        for (long q_2 = 0; q_2 < 3; ++q_2) {
-            for (long g_2 = 0; g_2 < 2; ++g_2) {
-                #pragma GCC ivdep
-                for (long g_3 = 0; g_3 < 2; ++g_3) {
-                    conv2d[p_2 * 12 + q_2 * 4 + g_2 * 2 + g_3] = fminf(fmaxf(conv2d[p_2 * 12 + q_2 * 4 + g_2 * 2 + g_3] + bias[g_2 * 2 + g_3], 0.0f), 6.0f);
-                }
+                conv2d[q_1 * 4 + g_1 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 12] = fminf(fmaxf(conv2d[q_1 * 4 + g_1 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 12] + bias[g_1 + p_0_q_0_g_0 % 2 * 2], 0.0f), 6.0f);
             }
         }
     }

@@ -4,7 +4,7 @@
  * weight: f32[3, 3, 4, 6], args[1]
  * bias: f32[6], args[2]
  * conv2d: f32[2, 7, 6, 6], args[3]
- * conv2d.local: f32[2, 7, 2, 1, 1, 1, 1, 1], local temporary
+ * conv2d.local: f32[1, 1, 1, 1, 1, 7, 2, 6], local temporary
  */
 #include <omp.h>
 #include <math.h>
@@ -74,38 +74,43 @@ void kernel(float *const *args) {
     const float *restrict bias = args[2];
     float *restrict conv2d = args[3];
     #pragma omp parallel for
-    for (long n_0_p_0_q_0_k_0 = 0; n_0_p_0_q_0_k_0 < 2; ++n_0_p_0_q_0_k_0) {
-        float conv2d_local[28] __attribute__((aligned(64)));
-        for (long q_1 = 0; q_1 < 3; ++q_1) {
-            for (long k_1 = 0; k_1 < 3; ++k_1) {
-                for (long n_2 = 0; n_2 < 2; ++n_2) {
-                    for (long p_2 = 0; p_2 < 7; ++p_2) {
-                        for (long q_2 = 0; q_2 < 2; ++q_2) {
-                            conv2d_local[n_2 * 14 + p_2 * 2 + q_2] = 0.0f;
-                        }
-                    }
+    for (long n_0_p_0_q_0_k_0 = 0; n_0_p_0_q_0_k_0 < 6; ++n_0_p_0_q_0_k_0) {
+        float conv2d_local[84] __attribute__((aligned(64)));
+        #pragma GCC unroll 7
+        for (long p_3 = 0; p_3 < 7; ++p_3) {
+            #pragma GCC unroll 2
+            for (long q_3 = 0; q_3 < 2; ++q_3) {
+                #pragma GCC ivdep
+                for (long k_3 = 0; k_3 < 6; ++k_3) {
+                    conv2d_local[p_3 * 12 + q_3 * 6 + k_3] = 0.0f;
                 }
-                for (long rc_0 = 0; rc_0 < 2; ++rc_0) {
-                    for (long s_0 = 0; s_0 < 3; ++s_0) {
-                        for (long n_2 = 0; n_2 < 2; ++n_2) {
-                            for (long p_2 = 0; p_2 < 7; ++p_2) {
-                                for (long q_2 = 0; q_2 < 2; ++q_2) {
-                                    for (long rc_1 = 0; rc_1 < 2; ++rc_1) {
-                                        for (long r_1 = 0; r_1 < 3; ++r_1) {
-                                            conv2d_local[n_2 * 14 + p_2 * 2 + q_2] += (0 <= p_2 + r_1 - 1 && p_2 + r_1 - 1 < 7 && 0 <= q_1 * 2 + q_2 + s_0 - 1 && q_1 * 2 + q_2 + s_0 - 1 < 6 ? data[q_1 * 8 + n_2 * 168 + p_2 * 24 + q_2 * 4 + rc_0 * 2 + s_0 * 4 + rc_1 + r_1 * 24 - 28] : 0.0f) * weight[n_0_p_0_q_0_k_0 * 3 + k_1 + rc_0 * 12 + s_0 * 24 + rc_1 * 6 + r_1 * 72];
-                                        }
-                                    }
+            }
+        }
+        for (long rc_0 = 0; rc_0 < 2; ++rc_0) {
+            for (long s_0 = 0; s_0 < 3; ++s_0) {
+                for (long rc_1 = 0; rc_1 < 2; ++rc_1) {
+                    for (long r_1 = 0; r_1 < 3; ++r_1) {
+                        #pragma GCC unroll 7
+                        for (long p_3 = 0; p_3 < 7; ++p_3) {
+                            #pragma GCC unroll 2
+                            for (long q_3 = 0; q_3 < 2; ++q_3) {
+                                #pragma GCC ivdep
+                                for (long k_3 = 0; k_3 < 6; ++k_3) {
+                                    conv2d_local[p_3 * 12 + q_3 * 6 + k_3] += (0 <= p_3 + r_1 - 1 && p_3 + r_1 - 1 < 7 && 0 <= q_3 + s_0 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 && q_3 + s_0 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 < 6 ? data[p_3 * 24 + q_3 * 4 + rc_0 * 2 + s_0 * 4 + rc_1 + r_1 * 24 + n_0_p_0_q_0_k_0 % 3 * 8 + n_0_p_0_q_0_k_0 / 3 * 168 - 28] : 0.0f) * weight[k_3 + rc_0 * 12 + s_0 * 24 + rc_1 * 6 + r_1 * 72];
                                 }
                             }
                         }
                     }
                 }
-                for (long n_2 = 0; n_2 < 2; ++n_2) {
-                    for (long p_2 = 0; p_2 < 7; ++p_2) {
-                        for (long q_2 = 0; q_2 < 2; ++q_2) {
-                            conv2d[n_0_p_0_q_0_k_0 * 3 + q_1 * 12 + k_1 + n_2 * 252 + p_2 * 36 + q_2 * 6] = fmaxf(conv2d_local[n_2 * 14 + p_2 * 2 + q_2] + bias[n_0_p_0_q_0_k_0 * 3 + k_1], 0.0f);
-                        }
-                    }
+            }
+        }
+        #pragma GCC unroll 7
+        for (long p_3 = 0; p_3 < 7; ++p_3) {
+            #pragma GCC unroll 2
+            for (long q_3 = 0; q_3 < 2; ++q_3) {
+                #pragma GCC ivdep
+                for (long k_3 = 0; k_3 < 6; ++k_3) {
+                    conv2d[p_3 * 36 + q_3 * 6 + k_3 + n_0_p_0_q_0_k_0 % 3 * 12 + n_0_p_0_q_0_k_0 / 3 * 252] = fmaxf(conv2d_local[p_3 * 12 + q_3 * 6 + k_3] + bias[k_3], 0.0f);
                 }
             }
         }

@@ -3,8 +3,9 @@
  * A: f32[12, 9], args[0]
  * B: f32[9, 7], args[1]
  * matmul: f32[12, 7], args[2]
- * matmul.local: f32[12, 7, 1, 1], local temporary
+ * matmul.local: f32[1, 1, 4, 7], local temporary
  */
+#include <omp.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -70,28 +71,32 @@ void kernel(float *const *args) {
     const float *restrict A = args[0];
     const float *restrict B = args[1];
     float *restrict matmul = args[2];
-    {
-        float matmul_local[84] __attribute__((aligned(64)));
-        for (long i_2 = 0; i_2 < 12; ++i_2) {
-            for (long j_2 = 0; j_2 < 7; ++j_2) {
-                matmul_local[i_2 * 7 + j_2] = 0.0f;
+    #pragma omp parallel for
+    for (long i_0_j_0 = 0; i_0_j_0 < 3; ++i_0_j_0) {
+        float matmul_local[28] __attribute__((aligned(64)));
+        #pragma GCC unroll 4
+        for (long i_3 = 0; i_3 < 4; ++i_3) {
+            #pragma GCC ivdep
+            for (long j_3 = 0; j_3 < 7; ++j_3) {
+                matmul_local[i_3 * 7 + j_3] = 0.0f;
             }
         }
         for (long k_0 = 0; k_0 < 3; ++k_0) {
-            #pragma GCC unroll 12
-            for (long i_2 = 0; i_2 < 12; ++i_2) {
-                #pragma GCC unroll 7
-                for (long j_2 = 0; j_2 < 7; ++j_2) {
-                    #pragma GCC unroll 3
-                    for (long k_1 = 0; k_1 < 3; ++k_1) {
-                        matmul_local[i_2 * 7 + j_2] += A[i_2 * 9 + k_0 * 3 + k_1] * B[j_2 + k_0 * 21 + k_1 * 7];
+            for (long k_1 = 0; k_1 < 3; ++k_1) {
+                #pragma GCC unroll 4
+                for (long i_3 = 0; i_3 < 4; ++i_3) {
+                    #pragma GCC ivdep
+                    for (long j_3 = 0; j_3 < 7; ++j_3) {
+                        matmul_local[i_3 * 7 + j_3] += A[i_0_j_0 * 36 + i_3 * 9 + k_0 * 3 + k_1] * B[j_3 + k_0 * 21 + k_1 * 7];
                     }
                 }
             }
         }
-        for (long i_2 = 0; i_2 < 12; ++i_2) {
-            for (long j_2 = 0; j_2 < 7; ++j_2) {
-                matmul[i_2 * 7 + j_2] = matmul_local[i_2 * 7 + j_2];
+        #pragma GCC unroll 4
+        for (long i_3 = 0; i_3 < 4; ++i_3) {
+            #pragma GCC ivdep
+            for (long j_3 = 0; j_3 < 7; ++j_3) {
+                matmul[i_0_j_0 * 28 + i_3 * 7 + j_3] = matmul_local[i_3 * 7 + j_3];
             }
         }
     }

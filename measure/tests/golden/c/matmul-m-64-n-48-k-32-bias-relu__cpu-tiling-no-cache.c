@@ -73,34 +73,53 @@ void kernel(float *const *args) {
     const float *restrict bias = args[2];
     float *restrict matmul = args[3];
     #pragma omp parallel for
-    for (long i_0_j_0 = 0; i_0_j_0 < 4; ++i_0_j_0) {
-        for (long j_2 = 0; j_2 < 3; ++j_2) {
-            for (long i_3 = 0; i_3 < 64; ++i_3) {
-                #pragma GCC ivdep
-                for (long j_3 = 0; j_3 < 4; ++j_3) {
-                    matmul[i_0_j_0 * 12 + j_2 * 4 + i_3 * 48 + j_3] = 0.0f;
-                }
+    for (long i_0_j_0 = 0; i_0_j_0 < 12; ++i_0_j_0) {
+        for (long i_2 = 0; i_2 < 4; ++i_2) {
+            {
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768], tg_splat(0.0f));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 8], tg_splat(0.0f));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 48], tg_splat(0.0f));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 56], tg_splat(0.0f));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 96], tg_splat(0.0f));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 104], tg_splat(0.0f));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 144], tg_splat(0.0f));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 152], tg_splat(0.0f));
             }
         }
-        for (long k_0 = 0; k_0 < 4; ++k_0) {
-            for (long j_2 = 0; j_2 < 3; ++j_2) {
-                for (long k_1 = 0; k_1 < 8; ++k_1) {
-                    #pragma GCC unroll 64
-                    for (long i_3 = 0; i_3 < 64; ++i_3) {
-                        #pragma GCC ivdep
-                        for (long j_3 = 0; j_3 < 4; ++j_3) {
-                            matmul[i_0_j_0 * 12 + j_2 * 4 + i_3 * 48 + j_3] += A[i_3 * 32 + k_0 * 8 + k_1] * B[i_0_j_0 * 12 + j_2 * 4 + j_3 + k_0 * 384 + k_1 * 48];
-                        }
+        for (long k_0 = 0; k_0 < 8; ++k_0) {
+            for (long i_2 = 0; i_2 < 4; ++i_2) {
+                for (long k_1 = 0; k_1 < 4; ++k_1) {
+                    {
+                        const v8f tg_r0 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512]);
+                        const v8f tg_r1 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16]);
+                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768]) + tg_r0 * tg_r1);
+                        const v8f tg_r2 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16 + 8]);
+                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 8], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 8]) + tg_r0 * tg_r2);
+                        const v8f tg_r3 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 32]);
+                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 48], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 48]) + tg_r3 * tg_r1);
+                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 56], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 56]) + tg_r3 * tg_r2);
+                        const v8f tg_r4 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 64]);
+                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 96], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 96]) + tg_r4 * tg_r1);
+                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 104], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 104]) + tg_r4 * tg_r2);
+                        const v8f tg_r5 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 96]);
+                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 144], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 144]) + tg_r5 * tg_r1);
+                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 152], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 152]) + tg_r5 * tg_r2);
                     }
                 }
             }
         }
-        for (long j_2 = 0; j_2 < 3; ++j_2) {
-            for (long i_3 = 0; i_3 < 64; ++i_3) {
-                #pragma GCC ivdep
-                for (long j_3 = 0; j_3 < 4; ++j_3) {
-                    matmul[i_0_j_0 * 12 + j_2 * 4 + i_3 * 48 + j_3] = fmaxf(matmul[i_0_j_0 * 12 + j_2 * 4 + i_3 * 48 + j_3] + bias[i_0_j_0 * 12 + j_2 * 4 + j_3], 0.0f);
-                }
+        for (long i_2 = 0; i_2 < 4; ++i_2) {
+            {
+                const v8f tg_r0 = tg_load(&bias[i_0_j_0 % 3 * 16]);
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768], tg_vmax(tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768]) + tg_r0, tg_splat(0.0f)));
+                const v8f tg_r1 = tg_load(&bias[i_0_j_0 % 3 * 16 + 8]);
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 8], tg_vmax(tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 8]) + tg_r1, tg_splat(0.0f)));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 48], tg_vmax(tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 48]) + tg_r0, tg_splat(0.0f)));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 56], tg_vmax(tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 56]) + tg_r1, tg_splat(0.0f)));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 96], tg_vmax(tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 96]) + tg_r0, tg_splat(0.0f)));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 104], tg_vmax(tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 104]) + tg_r1, tg_splat(0.0f)));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 144], tg_vmax(tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 144]) + tg_r0, tg_splat(0.0f)));
+                tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 152], tg_vmax(tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 152]) + tg_r1, tg_splat(0.0f)));
             }
         }
     }
