@@ -10,7 +10,7 @@ use tilegrad_templates::Workload;
 
 use crate::codegen::cuda::emit;
 use crate::cpu_measurer::entry_name;
-use crate::measurer::{MeasureInput, MeasureResult, Measurer};
+use crate::measurer::{measure_grouped, GroupedMeasurer, MeasureInput, MeasureResult, Measurer};
 use crate::{
     input_data, target_from_device, CudaKernel, CudaRunner, DeviceInfo, KernelIo, MeasureError,
     Problem, RunnerConfig, Tolerance,
@@ -225,45 +225,22 @@ impl Measurer for CudaMeasurer {
     }
 
     fn measure(&mut self, batch: &[MeasureInput]) -> Vec<MeasureResult> {
-        let mut results: Vec<Option<MeasureResult>> = vec![None; batch.len()];
-        // Group by workload, in order of first appearance.
-        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-        for (i, inp) in batch.iter().enumerate() {
-            let key = inp.sketch.workload.to_string();
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, v)) => v.push(i),
-                None => groups.push((key, vec![i])),
-            }
-        }
-        for (_, idx) in groups {
-            let problem = match self.problem(&batch[idx[0]].sketch.workload) {
-                Ok(p) => p,
-                Err(e) => {
-                    for &i in &idx {
-                        results[i] = Some(Err(e.clone()));
-                    }
-                    continue;
-                }
-            };
-            let mut kernels = Vec::new();
-            let mut slots = Vec::new();
-            for &i in &idx {
-                match self.kernel(&batch[i]) {
-                    Ok(k) => {
-                        kernels.push(k);
-                        slots.push(i);
-                    }
-                    Err(e) => results[i] = Some(Err(e)),
-                }
-            }
-            let measured = self.runner.measure(&problem, &kernels);
-            for (i, r) in slots.into_iter().zip(measured) {
-                results[i] = Some(r);
-            }
-        }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(MeasureError::Worker("candidate was not run".into()))))
-            .collect()
+        measure_grouped(self, batch)
+    }
+}
+
+impl GroupedMeasurer for CudaMeasurer {
+    type Kernel = CudaKernel;
+
+    fn problem(&mut self, workload: &Workload) -> Result<Arc<Problem>, MeasureError> {
+        CudaMeasurer::problem(self, workload)
+    }
+
+    fn kernel(&self, input: &MeasureInput) -> Result<CudaKernel, MeasureError> {
+        CudaMeasurer::kernel(self, input)
+    }
+
+    fn run(&mut self, problem: &Problem, kernels: &[CudaKernel]) -> Vec<MeasureResult> {
+        self.runner.measure(problem, kernels)
     }
 }
