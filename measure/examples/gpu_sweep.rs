@@ -21,6 +21,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use tilegrad_measure::cuda_measurer::candidate_kernel;
+use tilegrad_measure::record::error_kind;
 use tilegrad_measure::{
     compile_cuda_batch, nvrtc_version, query_device, target_from_device, CudaImageKind,
     CudaMeasurer, CudaMeasurerConfig, MeasureError, MeasureInput, Measurer, NvrtcOptions,
@@ -140,24 +141,6 @@ fn candidates(w: &Workload, target: &Target, per_sketch: usize, seed: u64) -> Ve
         }
     }
     out
-}
-
-fn error_kind(e: &MeasureError) -> &'static str {
-    match e {
-        MeasureError::Codegen(_) => "codegen",
-        MeasureError::BuildError { .. } => "build_error",
-        MeasureError::BuildTimeout { .. } => "build_timeout",
-        MeasureError::LoadError(_) => "load_error",
-        MeasureError::LaunchError(_) => "launch_error",
-        MeasureError::RunTimeout { .. } => "run_timeout",
-        MeasureError::Crash { .. } => "crash",
-        MeasureError::WrongAnswer { .. } => "wrong_answer",
-        MeasureError::Unavailable(_) => "unavailable",
-        MeasureError::Invalid(_) => "invalid",
-        MeasureError::Worker(_) => "worker",
-        MeasureError::Io(_) => "io",
-        _ => "other",
-    }
 }
 
 fn short(text: &str) -> String {
