@@ -22,6 +22,7 @@ use tilegrad_symbolic::{Assignment, Space};
 
 use crate::objective::score_checked;
 use crate::pool::{select, Pool};
+use crate::proposal::Elite;
 use crate::{Objective, Proposal, ProposalSource, Result, SearchError, SearchPolicy, SeenSet};
 
 /// Settings of [`EvolutionarySearch`].
@@ -68,7 +69,7 @@ pub struct EvolutionarySearch {
     /// Settings.
     pub config: EvolutionConfig,
     /// Measured `(sketch, assignment, score)`, best first, at most `4·elite` kept.
-    measured: Vec<(usize, Assignment, f64)>,
+    measured: Elite,
 }
 
 /// The crossover genes of a space: per split group its factors' positions, per choice its
@@ -103,7 +104,7 @@ impl EvolutionarySearch {
         }
         Ok(Self {
             config,
-            measured: Vec::new(),
+            measured: Elite::default(),
         })
     }
 
@@ -254,12 +255,6 @@ impl SearchPolicy for EvolutionarySearch {
     }
 
     fn observe(&mut self, results: &[(Proposal, Option<f64>)]) {
-        for (p, score) in results {
-            if let Some(s) = score.filter(|s| s.is_finite()) {
-                self.measured.push((p.sketch, p.assignment.clone(), s));
-            }
-        }
-        self.measured.sort_by(|a, b| b.2.total_cmp(&a.2));
-        self.measured.truncate(4 * self.config.elite.max(1));
+        self.measured.observe(results, 4 * self.config.elite.max(1));
     }
 }

@@ -33,6 +33,7 @@ use crate::adam::{AdamParams, ProjectedAdam};
 use crate::lbfgs::{lbfgs_trace, LbfgsConfig};
 use crate::polish::polish;
 use crate::pool::{select, Pool};
+use crate::proposal::Elite;
 use crate::rounding::ValueRounder;
 use crate::{Objective, Proposal, ProposalSource, Result, SearchError, SearchPolicy, SeenSet};
 
@@ -141,7 +142,7 @@ pub struct GradientSearch {
     /// Settings.
     pub config: GradientConfig,
     /// Best measured `(sketch, assignment, score)`, best first.
-    measured: Vec<(usize, Assignment, f64)>,
+    measured: Elite,
 }
 
 impl GradientSearch {
@@ -150,7 +151,7 @@ impl GradientSearch {
         config.validate()?;
         Ok(Self {
             config,
-            measured: Vec::new(),
+            measured: Elite::default(),
         })
     }
 
@@ -311,13 +312,7 @@ impl SearchPolicy for GradientSearch {
     }
 
     fn observe(&mut self, results: &[(Proposal, Option<f64>)]) {
-        for (p, score) in results {
-            if let Some(s) = score.filter(|s| s.is_finite()) {
-                self.measured.push((p.sketch, p.assignment.clone(), s));
-            }
-        }
-        // Stable sort: ties keep arrival order, so the elite is deterministic.
-        self.measured.sort_by(|a, b| b.2.total_cmp(&a.2));
-        self.measured.truncate(4 * self.config.n_starts.max(1));
+        self.measured
+            .observe(results, 4 * self.config.n_starts.max(1));
     }
 }

@@ -90,3 +90,29 @@ impl SeenSet {
         self.keys.is_empty()
     }
 }
+
+/// The best measured assignments of a task, `(sketch, assignment, score)`, best first: what
+/// the model-guided policies seed from (fed by [`SearchPolicy::observe`](crate::SearchPolicy::observe)).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Elite {
+    items: Vec<(usize, Assignment, f64)>,
+}
+
+impl Elite {
+    /// Adds the finite-scored results and keeps the best `cap`; ties keep arrival order
+    /// (stable sort), so the elite is deterministic.
+    pub(crate) fn observe(&mut self, results: &[(Proposal, Option<f64>)], cap: usize) {
+        for (p, score) in results {
+            if let Some(s) = score.filter(|s| s.is_finite()) {
+                self.items.push((p.sketch, p.assignment.clone(), s));
+            }
+        }
+        self.items.sort_by(|a, b| b.2.total_cmp(&a.2));
+        self.items.truncate(cap);
+    }
+
+    /// The kept entries, best first.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, (usize, Assignment, f64)> {
+        self.items.iter()
+    }
+}
