@@ -60,7 +60,7 @@ pub use nvrtc::{
 };
 pub use replay::ReplayMeasurer;
 pub use runner::{CpuRunner, CudaRunner, Measurement, RunnerConfig};
-pub use timing::{Timing, TimingConfig};
+pub use timing::{Timing, TimingConfig, SLOW_MIN_REPEAT};
 pub use worker::{WorkerConfig, WORKER_EXE_NAME};
 pub use worker_main::worker_main;
 pub mod emulate;

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 ///
 /// Protocol: one verification run (poisoned output, checked against the reference), then
 /// `warmup - 1` further untimed runs, then timed runs until at least `min_repeat` runs **and**
-/// `min_time_s` of summed run time, stopping at `max_repeat` runs. Every run gets a freshly
+/// `min_time_s` of summed run time, stopping at `max_repeat` runs, or earlier for a slow
+/// candidate: after [`SLOW_MIN_REPEAT`] timed runs once their sum reaches `max_time_s` (a
+/// kernel 10x slower than the best needs no 10 samples to be ranked). Every run gets a freshly
 /// poisoned output (outside the timed region); caches are optionally flushed between timed
 /// runs. After the last run the output is verified again and the guard zones and inputs are
 /// checked. CPU runs are timed with a monotonic clock around the call, GPU runs with CUDA
@@ -22,6 +24,10 @@ pub struct TimingConfig {
     pub max_repeat: u32,
     /// Minimum summed time of the timed runs, in seconds.
     pub min_time_s: f64,
+    /// Budget of summed timed-run time after which a slow candidate stops being timed (once
+    /// it has [`SLOW_MIN_REPEAT`] samples), even below `min_repeat`.
+    #[serde(default = "default_max_time_s")]
+    pub max_time_s: f64,
     /// Limit for a single run of the kernel, in seconds; beyond it the worker is killed and the
     /// candidate gets [`MeasureError::RunTimeout`].
     pub run_timeout_s: f64,
@@ -34,6 +40,13 @@ pub struct TimingConfig {
     pub cpu_flush_bytes: usize,
 }
 
+/// Fewest timed runs of any candidate that ran successfully (see [`TimingConfig::max_time_s`]).
+pub const SLOW_MIN_REPEAT: u32 = 3;
+
+fn default_max_time_s() -> f64 {
+    1.0
+}
+
 impl Default for TimingConfig {
     fn default() -> Self {
         Self {
@@ -41,6 +54,7 @@ impl Default for TimingConfig {
             min_repeat: 10,
             max_repeat: 1000,
             min_time_s: 0.05,
+            max_time_s: default_max_time_s(),
             run_timeout_s: 10.0,
             gpu_flush_l2: true,
             cpu_flush: false,
@@ -54,6 +68,9 @@ impl TimingConfig {
     /// time) should be followed by another run.
     pub fn wants_more(&self, done: u32, elapsed_s: f64) -> bool {
         if done >= self.max_repeat.max(1) {
+            return false;
+        }
+        if done >= SLOW_MIN_REPEAT && elapsed_s >= self.max_time_s {
             return false;
         }
         done < self.min_repeat.max(1) || elapsed_s < self.min_time_s
@@ -136,5 +153,23 @@ mod tests {
         assert!(!c.wants_more(3, 10.0));
         assert!(c.wants_more(3, 0.5));
         assert!(!c.wants_more(5, 0.5));
+        // A slow candidate: 3 runs of 0.4 s reach the 1 s budget before min_repeat.
+        let slow = TimingConfig {
+            min_repeat: 10,
+            ..TimingConfig::default()
+        };
+        assert!(slow.wants_more(2, 0.8));
+        assert!(slow.wants_more(3, 0.9));
+        assert!(!slow.wants_more(3, 1.2));
+        assert!(slow.wants_more(9, 0.09));
+        assert!(!slow.wants_more(10, 0.1));
+    }
+
+    #[test]
+    fn older_configs_without_the_time_budget_still_parse() {
+        let mut v = serde_json::to_value(TimingConfig::default()).unwrap();
+        v.as_object_mut().unwrap().remove("max_time_s");
+        let c: TimingConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(c.max_time_s, 1.0);
     }
 }
