@@ -1,7 +1,7 @@
 //! Building spaces: prime-exponent coordinates for awkward extents, sizes, quotients, errors.
 
 use tilegrad_symbolic::space::factorize;
-use tilegrad_symbolic::{eval_exact, ExprArena, LogTerm, Space, SymbolicError};
+use tilegrad_symbolic::{eval_exact, eval_relaxed, ExprArena, LogTerm, Space, SymbolicError};
 
 const AWKWARD: [u64; 6] = [11008, 49, 1000, 97, 1, 30030];
 
@@ -99,7 +99,7 @@ fn quotient_expression_evaluates_to_the_outer_extent() {
     let q = space.quotient_expr(&mut arena, g).unwrap();
     assert_eq!(
         arena.display(q),
-        "(floordiv 1000 (* (* sp_0_0 sp_0_1) sp_0_2))"
+        "(ceildiv 1000 (* (* sp_0_0 sp_0_1) sp_0_2))"
     );
     let q1 = space.quotient_expr(&mut arena, empty).unwrap();
     assert_eq!(arena.as_const(q1), Some(49.0));
@@ -110,6 +110,17 @@ fn quotient_expression_evaluates_to_the_outer_extent() {
     assert_eq!(eval_exact(&arena, q, &values).unwrap(), 5.0);
     assert_eq!(space.quotient_value(g, &a).unwrap(), 5);
     assert_eq!(space.quotient_value(empty, &a).unwrap(), 49);
+    // Relaxed, over-tiled (Π f = 2000 > 1000): the outer loop keeps about one iteration
+    // instead of collapsing to ~0 (which would zero every count above it).
+    let over = space
+        .parse_assignment("sp_0_0=10,sp_0_1=10,sp_0_2=20")
+        .unwrap()
+        .values_vec(&arena)
+        .unwrap();
+    for tau in [1.0, 0.2, 0.05] {
+        let v = eval_relaxed(&arena, q, &over, tau);
+        assert!((0.5..=1.0).contains(&v), "tau {tau}: {v}");
+    }
 }
 
 #[test]

@@ -200,8 +200,13 @@ impl Space {
         self.add_linear_constraint(name, &lin, rhs)
     }
 
-    /// The quotient `extent / Π factors` of `group` as `(floordiv E (* f1 f2 …))` (just `E`
+    /// The quotient `extent / Π factors` of `group` as `(ceildiv E (* f1 f2 …))` (just `E`
     /// when the group has no free factor).
+    ///
+    /// At legal points `Π f` divides `E`, so `ceildiv` equals `floordiv` there; they differ
+    /// only in relaxed evaluation at over-tiled points (`Π f > E`), where `floor_τ(E/Π f)`
+    /// falls to ~0 (collapsing every loop product, count and footprint, so the cost model
+    /// sees an empty program) while `ceil_τ` keeps one outer iteration.
     pub fn quotient_expr(&self, arena: &mut ExprArena, group: SplitGroupId) -> Result<ExprId> {
         let g = self.group(group)?;
         let e = arena.constant(g.extent as f64);
@@ -215,7 +220,7 @@ impl Space {
         }
         Ok(match prod {
             None => e,
-            Some(p) => arena.floordiv(e, p),
+            Some(p) => arena.ceildiv(e, p),
         })
     }
 }
