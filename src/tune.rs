@@ -2,8 +2,9 @@
 //! tuning log, the results committed to a schedule database.
 //!
 //! The same loop as `tilegrad tune` without the terminal: [`tilegrad_search::Tuner`] over
-//! one task per workload (all sketches of the target), the default cost-model ensemble,
-//! resume from the log's records (nothing measured twice), then an import of the log into
+//! one task per workload (all sketches of the target), the cost model of a [`ModelChoice`]
+//! ([`tune`]: `auto`, the shipped pre-trained model of the target kind, else an untrained
+//! ensemble; [`tune_with_model`] to choose), resume from the log's records (nothing measured twice), then an import of the log into
 //! the database (idempotent), so `Database::open(db)?.best(..)` answers right after.
 
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 use tilegrad_datasets::{ImportStats, ScheduleDb, TuningLog};
 use tilegrad_measure::Measurer;
 use tilegrad_search::{
-    ResumeStats, TuneEvent, TuneOutcome, TuneTask, Tuner, TunerConfig, TunerModel,
+    ModelChoice, ResumeStats, TuneEvent, TuneOutcome, TuneTask, Tuner, TunerConfig,
 };
 use tilegrad_templates::Workload;
 
@@ -41,12 +42,24 @@ pub struct TuneRun {
     pub imported: Option<ImportStats>,
 }
 
-/// Tunes `workloads` (with their weights) on `measurer`'s target; see the module docs.
-/// `on_event` sees every tuner event (progress, new bests, model fits).
+/// Tunes `workloads` (with their weights) on `measurer`'s target, starting from the shipped
+/// pre-trained model of its kind if there is one ([`ModelChoice::Auto`]); see the module
+/// docs. `on_event` sees every tuner event (progress, new bests, model fits).
 pub fn tune(
     workloads: &[(Workload, f64)],
     measurer: &mut dyn Measurer,
     options: &TuneOptions,
+    on_event: &mut dyn FnMut(&TuneEvent),
+) -> Result<TuneRun, Error> {
+    tune_with_model(workloads, measurer, options, &ModelChoice::Auto, on_event)
+}
+
+/// [`tune`] starting from the cost model `model` (`auto`, `none` or a saved model's path).
+pub fn tune_with_model(
+    workloads: &[(Workload, f64)],
+    measurer: &mut dyn Measurer,
+    options: &TuneOptions,
+    model: &ModelChoice,
     on_event: &mut dyn FnMut(&TuneEvent),
 ) -> Result<TuneRun, Error> {
     let target = measurer.target().clone();
@@ -54,7 +67,7 @@ pub fn tune(
         .iter()
         .map(|(w, weight)| TuneTask::new(w.clone(), *weight, &target))
         .collect::<Result<Vec<_>, _>>()?;
-    let model = TunerModel::default_for(&target, options.config.seed)?;
+    let model = model.resolve(&target, options.config.seed)?.model;
     let log = TuningLog::open(&options.log)?;
     let mut tuner = Tuner::new(target, tasks, model, options.config.clone())?.with_log(log);
     let resumed = if options.resume {

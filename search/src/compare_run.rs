@@ -3,7 +3,11 @@
 //! and summarises their best-so-far curves ([`crate::compare`]).
 //!
 //! Every (task, seed, policy) is a separate single-task [`Tuner`] run with a fresh model
-//! (`make_model(seed)`), so each policy gets the full trial budget on each task. Runs are
+//! (`make_model(seed)`), so each policy gets the full trial budget on each task. Within a
+//! seed every policy gets the same starting model: `tilegrad bench search` passes the shipped
+//! pre-trained model (`--model auto`, a fresh copy per run since runs fine-tune it) or an
+//! untrained ensemble seeded by the run's seed (`--model none`); random search proposes
+//! without it. Runs are
 //! interleaved (for each task, for each seed, every policy in turn) so that slow drift of the
 //! machine affects all policies alike. With a real measurer the trial counts and best values
 //! depend on the measured times; with a replaying or synthetic one they are deterministic.

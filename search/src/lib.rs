@@ -27,6 +27,7 @@ pub mod objective;
 pub mod policy;
 pub mod polish;
 pub mod pool;
+pub mod pretrain;
 pub mod proposal;
 pub mod random;
 pub mod report;
@@ -46,12 +47,15 @@ pub use lbfgs::LbfgsConfig;
 pub use model_objective::{feature_spec, ModelObjective, ModelRef};
 pub use objective::{ExactScore, Objective, ObjectiveEval};
 pub use policy::SearchPolicy;
+pub use pretrain::{
+    pretrain, training_set, PretrainConfig, PretrainReport, SampleStats, TrainingSet,
+};
 pub use proposal::{Proposal, ProposalSource, SeenSet};
 pub use random::{RandomConfig, RandomSearch};
 pub use report::{Report, RunMeta, TimeSplit, REPORT_VERSION};
 pub use report_builder::{ReportBuilder, RoundStats, TaskInfo, Trial, TrialResult};
 pub use scheduler::{SchedulerConfig, TaskScheduler};
 pub use tuner::{
-    ColdStart, PolicyKind, ResumeStats, StopReason, TuneEvent, TuneOutcome, TuneTask, Tuner,
-    TunerConfig, TunerModel,
+    ColdStart, ModelChoice, PolicyKind, ResolvedModel, ResumeStats, StopReason, TuneEvent,
+    TuneOutcome, TuneTask, Tuner, TunerConfig, TunerModel,
 };

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{ArgGroup, Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tilegrad_search::compare_run::{compare_policies, BenchConfig};
-use tilegrad_search::{TunerConfig, TunerModel};
+use tilegrad_search::TunerConfig;
 
 use super::tune::tasks::{self, TaskSource};
 use super::tune::{tune_tasks, Policy};
@@ -74,6 +74,11 @@ pub struct SearchArgs {
     /// Seeds (comma-separated); every policy runs every task once per seed.
     #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
     pub seeds: Vec<u64>,
+    /// The cost model every gradient and evolutionary run starts from (the same for both;
+    /// random search uses none): `auto` (the shipped model of the target kind, else
+    /// untrained), `none` (untrained, seeded per run) or a saved model's path.
+    #[arg(long, value_name = "MODEL", default_value = "auto", value_parser = super::model::parse_choice)]
+    pub model: tilegrad_search::ModelChoice,
     /// Also write the table and every run's curve as JSON here.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
@@ -127,6 +132,8 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
         config.policies.len(),
         a.trials
     );
+    let first = super::model::resolve(&a.model, &target, 0)?;
+    println!("model:  {}", first.source);
     let mut measurer = super::hardware::measurer(&resolved, a.threads)?;
     let bar = if a.quiet {
         ProgressBar::hidden()
@@ -147,7 +154,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
         &target,
         &tune,
         &config,
-        &mut |seed| TunerModel::default_for(&t, seed),
+        &mut |seed| Ok(a.model.resolve(&t, seed)?.model),
         measurer.as_mut(),
         &mut |id, e| {
             if id.index != last_run {

@@ -11,6 +11,7 @@ mod devices;
 mod export;
 mod hardware;
 mod measure;
+mod model;
 mod networks;
 mod plot;
 mod replay;
@@ -62,6 +63,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Maintain a schedule database: import logs, distill, merge, stats.
     Db(db::DbArgs),
+    /// The cost model: pre-train on tuning logs, evaluate, describe the shipped models.
+    Model(model::ModelArgs),
     /// Internal: run as the isolated measurement worker (reads requests on stdin).
     #[command(name = "__worker", hide = true)]
     Worker,
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(a) => replay::run(&a),
         Command::Db(a) => db::run(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Model(a) => model::run(&a),
         Command::Worker => anyhow::bail!("`__worker` is dispatched by main"),
     }
 }

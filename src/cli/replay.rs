@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use tilegrad_datasets::{Record, TargetInfo, Task, TuningLog};
 use tilegrad_measure::ReplayMeasurer;
-use tilegrad_search::{PolicyKind, Tuner, TunerConfig, TunerModel};
+use tilegrad_search::{PolicyKind, Tuner, TunerConfig};
 use tilegrad_symbolic::target::PRESETS;
 use tilegrad_symbolic::Target;
 
@@ -36,6 +36,10 @@ pub struct ReplayArgs {
     /// The target the log was measured on, when it cannot be derived (`cpu` or a GPU preset).
     #[arg(long)]
     pub target: Option<String>,
+    /// The cost model the search starts from: `auto` (the shipped model of the target kind),
+    /// `none` (untrained: the random cold start) or a saved model's path.
+    #[arg(long, value_name = "MODEL", default_value = "auto", value_parser = super::model::parse_choice)]
+    pub model: tilegrad_search::ModelChoice,
     /// Write the replay's JSON report here.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
@@ -43,7 +47,7 @@ pub struct ReplayArgs {
 
 /// The logged device as a [`Target`]: the host CPU with the logged core count, or the GPU
 /// preset of the same architecture and SM count.
-fn derive_target(info: &TargetInfo) -> anyhow::Result<Target> {
+pub(super) fn derive_target(info: &TargetInfo) -> anyhow::Result<Target> {
     if info.kind == "cpu" {
         return Ok(tilegrad_measure::host_cpu(Some(info.units)));
     }
@@ -144,7 +148,9 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         config.max_trials,
         config.per_round
     );
-    let model = TunerModel::default_for(&target, seed).context("cannot build the cost model")?;
+    let model = super::model::resolve(&args.model, &target, seed)?;
+    println!("model:  {}", model.source);
+    let model = model.model;
     let mut tuner = Tuner::new(target.clone(), tune_tasks(&tasks, &target)?, model, config)
         .context("cannot set up the tuner")?;
     let mut measurer = ReplayMeasurer::new(target, records.iter().cloned());

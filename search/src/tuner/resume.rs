@@ -1,9 +1,9 @@
 //! [`Tuner::resume`]: taking over the records of an earlier run.
 
-use tilegrad_datasets::{Outcome, Record};
-use tilegrad_measure::record::result_of;
+use tilegrad_datasets::Record;
 
 use super::Tuner;
+use crate::pretrain::Logged;
 use crate::report::TimeSplit;
 use crate::report_builder::{RoundStats, Trial, TrialResult};
 use crate::{Proposal, ProposalSource, Result};
@@ -77,26 +77,19 @@ impl Tuner {
                 }
                 stats.used += 1;
                 st.trials += 1;
-                let (result, label, sample) = match (&r.outcome, r.median_s()) {
-                    (Outcome::Ok(_), Some(m)) => {
+                let logged = Logged::of(r);
+                let result = match &logged {
+                    Logged::Success(m) => {
                         stats.successes += 1;
-                        st.offer_best(&r.sketch, &a.to_string(), m, 0.0);
-                        (TrialResult::Ok { median_s: m }, Some(-m.ln()), true)
+                        st.offer_best(&r.sketch, &a.to_string(), *m, 0.0);
+                        TrialResult::Ok { median_s: *m }
                     }
-                    (Outcome::Ok(_), None) => (
-                        TrialResult::Failed {
-                            kind: "invalid_timing".into(),
-                        },
-                        None,
-                        true,
-                    ),
-                    (Outcome::Error { kind, .. }, _) => {
-                        let fault = result_of(&r.outcome)
-                            .err()
-                            .is_some_and(|e| e.is_candidate_fault());
-                        (TrialResult::Failed { kind: kind.clone() }, None, fault)
-                    }
+                    Logged::InvalidTiming => TrialResult::Failed {
+                        kind: "invalid_timing".into(),
+                    },
+                    Logged::Failure { kind, .. } => TrialResult::Failed { kind: kind.clone() },
                 };
+                let (label, sample) = (logged.label(), logged.trains());
                 trials.push(Trial {
                     sketch: r.sketch.clone(),
                     assignment: a.to_string(),

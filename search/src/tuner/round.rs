@@ -10,6 +10,7 @@ use tilegrad_measure::{MeasureInput, Measurer};
 use super::task::TaskState;
 use super::{ColdStart, TuneEvent, Tuner, TunerModel, TILEGRAD_VERSION};
 use crate::model_objective::ModelObjective;
+use crate::pretrain::{label_of, sketch_samples};
 use crate::report::TimeSplit;
 use crate::report_builder::{RoundStats, Trial, TrialResult};
 use crate::{Objective, Proposal, RandomSearch, Result, SearchError, SearchPolicy};
@@ -51,7 +52,8 @@ impl Tuner {
     }
 
     /// Training samples of `pending` `(sketch, assignment, label)` of task `t` (candidates
-    /// whose exact features are not finite are skipped).
+    /// whose exact features are not finite are skipped): the path pretraining shares
+    /// ([`crate::pretrain`]).
     pub(super) fn samples_of(
         &self,
         t: usize,
@@ -61,17 +63,13 @@ impl Tuner {
         let objectives = objectives_of(st, &self.model);
         let mut out = Vec::with_capacity(pending.len());
         for (s, obj) in objectives.iter().enumerate() {
-            let mine: Vec<_> = pending.iter().filter(|p| p.0 == s).collect();
-            let assignments: Vec<_> = mine.iter().map(|p| p.1.clone()).collect();
-            let feats = obj.exact_features(&assignments)?;
-            for (p, f) in mine.iter().zip(feats) {
-                if let Some(features) = f {
-                    out.push(Sample {
-                        task: st.key.clone(),
-                        features,
-                        label: p.2,
-                    });
-                }
+            let mine: Vec<_> = pending
+                .iter()
+                .filter(|p| p.0 == s)
+                .map(|p| (&p.1, p.2))
+                .collect();
+            if !mine.is_empty() {
+                out.extend(sketch_samples(&st.key, obj, &mine)?);
             }
         }
         Ok(out)
@@ -170,7 +168,7 @@ impl Tuner {
                         }
                         (
                             TrialResult::Ok { median_s: median },
-                            Some(-median.ln()),
+                            Some(label_of(median)),
                             true,
                         )
                     } else {

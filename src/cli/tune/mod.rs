@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::{ArgGroup, Args, ValueEnum};
 use tilegrad_datasets::{Record, Task, TuningLog};
 use tilegrad_measure::record::target_info;
-use tilegrad_search::{PolicyKind, Report, TuneTask, Tuner, TunerConfig, TunerModel};
+use tilegrad_search::{PolicyKind, Report, TuneTask, Tuner, TunerConfig};
 use tilegrad_symbolic::Target;
 
 use super::db::{open_or_create, DEFAULT_DB};
@@ -91,6 +91,11 @@ pub struct TuneArgs {
     /// Seed of the search (the run is deterministic for a seed, apart from measured times).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The cost model the search starts from: `auto` (the shipped pre-trained model of the
+    /// target kind, else untrained), `none` (untrained: random picks until 8 successes) or
+    /// a saved model's path (`tilegrad model train`).
+    #[arg(long, value_name = "MODEL", default_value = "auto", value_parser = super::model::parse_choice)]
+    pub model: tilegrad_search::ModelChoice,
     /// The tuning log (JSON Lines; default `tilegrad-out/<tasks>-<target>.jsonl`).
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
@@ -209,8 +214,9 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         policy: args.policy.kind(),
         ..TunerConfig::default()
     };
-    let model =
-        TunerModel::default_for(&target, args.seed).context("cannot build the cost model")?;
+    let model = super::model::resolve(&args.model, &target, args.seed)?;
+    let model_source = model.source.clone();
+    let model = model.model;
     let mut tuner =
         Tuner::new(target.clone(), tune, model, config).context("cannot set up the tuner")?;
     let resumed = if earlier.is_empty() {
@@ -233,6 +239,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         args.policy.kind(),
         args.seed
     );
+    println!("model:   {model_source}");
     println!("log:     {}", log_path.display());
     println!("db:      {}", args.db.display());
     let mut measurer = super::hardware::measurer(&resolved, args.threads)?;
