@@ -9,7 +9,9 @@
 //! hand-picked ones. Environment: `WORKLOAD` (one workload instead of 512^3 and 1024^3),
 //! `SKETCH` (default `cpu-tiling`), `RANDOM` (sample size, default 64; 0 skips it), `SEED`
 //! (default 1), `SHOW=1` prints the C source of the hand-picked candidates, `EMIT=1` prints
-//! it and exits without measuring. `measure/examples/cpu_matmul_ref.c` is the hand-written C
+//! it and exits without measuring, `SAVE=<dir>` writes the C source of every hand-picked and
+//! random candidate to `<dir>/<workload>-pick<k>.c` / `<dir>/<workload>-random<k>.c` (assignments in
+//! `<dir>/index.txt`) without measuring, for side-by-side timing of two code generators. `measure/examples/cpu_matmul_ref.c` is the hand-written C
 //! reference of the same loop structure.
 
 use std::sync::Arc;
@@ -24,16 +26,23 @@ use tilegrad_templates::{sketches, Sketch, Workload};
 
 const WORKER_ARG: &str = "--tilegrad-measure-worker";
 
-/// Hand-picked register tiles (`S3` of i × `S3` of j): 4×16, 8×8, 1×64 and 2×32 (8 vector
-/// accumulators each) with a short k block (`R1` 8 or 16) fully unrolled (`unroll=512`), the
-/// local tile inside L1; then the 8×8 tile with `R1 = 64` not unrolled, for comparison. Names:
-/// `sp_<a>_0` = S1, `sp_<a>_1` = S2, `sp_<a>_2` = S3, `rd_k_0` = R1 (S0 is what is left).
+/// Hand-picked assignments (names: `sp_<a>_0` = S1, `sp_<a>_1` = S2, `sp_<a>_2` = S3,
+/// `rd_k_0` = R1; S0 is what is left). Every register tile has 8 vector accumulators, which
+/// code generation keeps in named locals across the `R1` loop (across all of `K` when the
+/// `S2` extents are 1). On this 2-core Zen3 VM (single-thread CPU-time A/B, 2026-11-25) the
+/// short k blocks win: the unpacked `B` rows are 2 KiB apart at 512 (4 KiB at 1024), so a `B`
+/// block of more than ~16 rows cannot stay in L1 (its lines fall into a few cache sets), and
+/// the blocks that keep it there (`R1` 4..16 reused across an `S2_i` loop) beat the pure
+/// micro-kernel (`S2 = 1`, last pick) that streams a whole `K × 16` panel per tile.
+/// 1. 2×32 tile, `S2_i = 16`, `R1 = 4`;  2. the same with `S1_i = 2`, `S2_i = 8`;
+/// 3. 4×16 tile, `S2 = 32 × 2`, `R1 = 8` (the best pick before register promotion);
+/// 4. 1×64 tile, `R1 = 8` (the best pick at 1024);  5. 4×16 micro-kernel, `S2 = 1`.
 const PICKS: &[&str] = &[
+    "sp_i_0=1,sp_i_1=16,sp_i_2=2,sp_j_0=4,sp_j_1=1,sp_j_2=32,rd_k_0=4,unroll=64",
+    "sp_i_0=2,sp_i_1=8,sp_i_2=2,sp_j_0=4,sp_j_1=1,sp_j_2=32,rd_k_0=4,unroll=64",
     "sp_i_0=1,sp_i_1=32,sp_i_2=4,sp_j_0=1,sp_j_1=2,sp_j_2=16,rd_k_0=8,unroll=512",
-    "sp_i_0=4,sp_i_1=4,sp_i_2=8,sp_j_0=1,sp_j_1=16,sp_j_2=8,rd_k_0=8,unroll=512",
     "sp_i_0=16,sp_i_1=16,sp_i_2=1,sp_j_0=1,sp_j_1=1,sp_j_2=64,rd_k_0=8,unroll=512",
-    "sp_i_0=2,sp_i_1=16,sp_i_2=2,sp_j_0=1,sp_j_1=4,sp_j_2=32,rd_k_0=16,unroll=512",
-    "sp_i_0=4,sp_i_1=4,sp_i_2=8,sp_j_0=1,sp_j_1=16,sp_j_2=8,rd_k_0=64,unroll=64",
+    "sp_i_0=8,sp_i_1=1,sp_i_2=4,sp_j_0=8,sp_j_1=1,sp_j_2=16,rd_k_0=64,unroll=64",
 ];
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -100,6 +109,35 @@ fn inputs(sketch: &Arc<Sketch>, texts: &[String]) -> Vec<MeasureInput> {
         .collect()
 }
 
+/// Writes the C source of `picks` and `sample` under `dir` (see the module docs).
+fn save(m: &CpuMeasurer, dir: &str, w: &Workload, picks: &[MeasureInput], sample: &[MeasureInput]) {
+    std::fs::create_dir_all(dir).expect("SAVE directory");
+    let size: String = w
+        .to_string()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let mut index = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{dir}/index.txt"))
+        .expect("index");
+    let all = picks
+        .iter()
+        .map(|b| ("pick", b))
+        .chain(sample.iter().map(|b| ("random", b)));
+    let mut counts = [0usize; 2];
+    for (kind, b) in all {
+        let k = &mut counts[usize::from(kind == "random")];
+        let name = format!("{size}-{kind}{k}.c");
+        *k += 1;
+        let src = m.kernel(b).expect("kernel").source;
+        std::fs::write(format!("{dir}/{name}"), src).expect("write");
+        use std::io::Write;
+        writeln!(index, "{name} {w} {}", b.assignment).expect("index");
+    }
+}
+
 fn main() {
     if std::env::args().nth(1).as_deref() == Some(WORKER_ARG) {
         std::process::exit(worker_main());
@@ -140,14 +178,16 @@ fn main() {
                 continue;
             }
         }
-        println!(
-            "{w}, sketch {id}, {} threads",
-            target.cpu().map_or(0, |c| c.cores)
-        );
-        println!(" hand-picked:");
-        let g = run(&mut hand, &w, &batch, true);
-        let best = g.iter().cloned().fold(0.0, f64::max);
-        println!(" best hand-picked: {best:.1} GFLOP/s");
+        if std::env::var("SAVE").is_err() {
+            println!(
+                "{w}, sketch {id}, {} threads",
+                target.cpu().map_or(0, |c| c.cores)
+            );
+            println!(" hand-picked:");
+            let g = run(&mut hand, &w, &batch, true);
+            let best = g.iter().cloned().fold(0.0, f64::max);
+            println!(" best hand-picked: {best:.1} GFLOP/s");
+        }
         if n_random == 0 {
             continue;
         }
@@ -158,6 +198,10 @@ fn main() {
                 assignment: sketch.space.sample(&mut rng).expect("sample"),
             })
             .collect();
+        if let Ok(dir) = std::env::var("SAVE") {
+            save(&hand, &dir, &w, &batch, &sample);
+            continue;
+        }
         let mut g: Vec<(f64, usize)> = run(&mut quick, &w, &sample, false)
             .into_iter()
             .enumerate()

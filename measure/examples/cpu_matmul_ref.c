@@ -1,8 +1,11 @@
 /* Hand-written C reference for matmul M^3 (not built by cargo): the loop structure of the
  * `cpu-tiling` sketch -- parallel over (i0, j0); S1 (i1, j1); R0 k0 [-DPACK: copy the B tile];
- * S2 (i2, j2); R1 k1; S3 register tile (i3 unrolled, j3 in 8-float vectors) -- with the tile
- * sizes as macros. Reports the best of 40 runs in GFLOP/s (per-thread CPU time).
- *   gcc -O3 -march=native -fopenmp -DI3=8 -DJ3=8 -DI2=4 -DJ2=16 cpu_matmul_ref.c -lm && OMP_NUM_THREADS=1 ./a.out
+ * S2 (i2, j2); R1 k1; S3 register tile (i3 unrolled, j3 in 8-float vectors, accumulators in
+ * locals across R1; -DMEMACC: in memory) -- with the tile sizes as macros. Reports the best
+ * of 40 runs in GFLOP/s (per-thread CPU time). With -DPACK the copied B tile is no faster on
+ * this Zen3 VM (2026-11-25: 65 unpacked, 63 packed at R1=4, 50-51 packed at R1=16/64).
+ *   gcc -O3 -march=native -fopenmp -DI3=2 -DJ3=32 -DI1=1 -DI2=16 -DJ1=4 -DJ2=1 -DR1=4 \
+ *     cpu_matmul_ref.c -lm && OMP_NUM_THREADS=1 ./a.out
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,21 +61,43 @@ void mm(const float*restrict A,const float*restrict B,float*restrict C){
           for(long j3=0;j3<J3;j3+=8)
             st(&Bp[j2*R1*J3+k1*J3+j3], ld(&B[(k0*R1+k1)*N + ((j0*J1+j1)*J2+j2)*J3+j3]));
 #endif
-        for(long i2=0;i2<I2;i2++) for(long j2=0;j2<J2;j2++) for(long k1=0;k1<R1;k1++){
+        for(long i2=0;i2<I2;i2++) for(long j2=0;j2<J2;j2++){
+          /* The register tile's accumulators in locals across the R1 loop (what code
+           * generation emits; -DMEMACC: through `loc` every step, as before). */
+          float*c=&loc[(i2*J2+j2)*I3*J3];
+#ifndef MEMACC
+          v8f acc[I3][J3/8];
           #pragma GCC unroll 16
-          for(long i3=0;i3<I3;i3++){
-            v8f a=sp(A[(((i0*I1+i1)*I2+i2)*I3+i3)*K+k0*R1+k1]);
+          for(long i3=0;i3<I3;i3++)
             #pragma GCC unroll 8
-            for(long j3=0;j3<J3;j3+=8){
-#ifdef PACK
-              v8f b=ld(&Bp[j2*R1*J3+k1*J3+j3]);
-#else
-              v8f b=ld(&B[(k0*R1+k1)*N + ((j0*J1+j1)*J2+j2)*J3+j3]);
+            for(long j3=0;j3<J3;j3+=8) acc[i3][j3/8]=ld(&c[i3*J3+j3]);
 #endif
-              float*c=&loc[((i2*J2+j2)*I3+i3)*J3+j3];
-              st(c, ld(c)+a*b);
+          #pragma GCC unroll 8
+          for(long k1=0;k1<R1;k1++){
+            #pragma GCC unroll 16
+            for(long i3=0;i3<I3;i3++){
+              v8f a=sp(A[(((i0*I1+i1)*I2+i2)*I3+i3)*K+k0*R1+k1]);
+              #pragma GCC unroll 8
+              for(long j3=0;j3<J3;j3+=8){
+#ifdef PACK
+                v8f b=ld(&Bp[j2*R1*J3+k1*J3+j3]);
+#else
+                v8f b=ld(&B[(k0*R1+k1)*N + ((j0*J1+j1)*J2+j2)*J3+j3]);
+#endif
+#ifdef MEMACC
+                st(&c[i3*J3+j3], ld(&c[i3*J3+j3])+a*b);
+#else
+                acc[i3][j3/8]+=a*b;
+#endif
+              }
             }
           }
+#ifndef MEMACC
+          #pragma GCC unroll 16
+          for(long i3=0;i3<I3;i3++)
+            #pragma GCC unroll 8
+            for(long j3=0;j3<J3;j3+=8) st(&c[i3*J3+j3],acc[i3][j3/8]);
+#endif
         }
       }
       for(long i2=0;i2<I2;i2++) for(long j2=0;j2<J2;j2++) for(long i3=0;i3<I3;i3++) for(long j3=0;j3<J3;j3+=8)

@@ -406,16 +406,112 @@ fn register_tiles_are_unrolled_and_jammed_correctly() {
             s.id
         );
         assert!(!src.contains("for (long p_3"), "{}:\n{src}", s.id);
-        // The padded input load stays under its condition (never named before the block).
+        // The padded input load stays under its condition: a named value that reads `data`
+        // is the whole select (shared by the tile row's vector chunks), never the bare load.
         assert!(src.contains(" ? tg_splat(data["), "{}:\n{src}", s.id);
         assert!(
             src.lines()
-                .filter(|l| l.trim_start().starts_with("const v8f"))
-                .all(|l| !l.contains("data[")),
+                .filter(|l| l.trim_start().starts_with("const v8f") && l.contains("data["))
+                .all(|l| l.contains(" = (") && l.contains(" ? tg_splat(data[")),
             "{}:\n{src}",
             s.id
         );
         cases.push(case(format!("{} {text}", s.id), &w, tree, 9));
+    }
+    assert_all_ok(run_cases(&cases, &COptions::default()));
+}
+
+#[test]
+fn register_tiles_are_promoted_across_the_reduction_and_stay_correct() {
+    // Vector-wide output channels so that register tiles form; transposes, strided, padded,
+    // dilated, grouped and depthwise convs, transposed convs and epilogues.
+    let workloads = [
+        "matmul(M=16,N=32,K=24)+bias",
+        "matmul(M=8,N=16,K=12,trans_a=1,trans_b=1)+bias+gelu",
+        "batch_matmul(B=2,M=8,N=16,K=12,trans_b=1)+scale(0.125)",
+        "conv2d(N=1,H=9,W=9,C=8,K=16,R=3,S=3,stride=2,pad=1)+bias+relu",
+        "conv2d(N=1,H=9,W=8,C=4,K=16,R=3,S=3,stride=1,pad=2,dilation=2)+bias",
+        "conv2d(N=1,H=6,W=6,C=16,K=16,R=3,S=3,stride=1,pad=1,groups=2)+bias+res+relu",
+        "conv2d(N=1,H=6,W=6,C=16,K=16,R=3,S=3,stride=2,pad=1,groups=16)+bias+relu6",
+        "conv2d_transpose(N=1,H=4,W=3,C=3,K=16,R=4,S=4,stride=2,pad=1)+bias+relu",
+    ];
+    let mut cases = Vec::new();
+    let mut promoted = 0;
+    for (wi, text) in workloads.iter().enumerate() {
+        let w: Workload = text.parse().unwrap();
+        for s in sketches(&w, &cpu_target()).unwrap() {
+            if !s.id.starts_with("cpu-tiling") {
+                continue;
+            }
+            for k in 0..4u64 {
+                let seed = 7000 + 10 * wi as u64 + k;
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let a = s.sample(&mut rng).unwrap();
+                let tree = s.instantiate(&a).unwrap();
+                let src = emit(&tree, "k").unwrap();
+                if src.contains("tg_acc0 += ") {
+                    promoted += 1;
+                    // Loaded before the reduction loop, stored after it.
+                    assert!(src.contains("v8f tg_acc0 = tg_load(&"), "{text}:\n{src}");
+                    assert!(src.contains(", tg_acc0);"), "{text}:\n{src}");
+                }
+                cases.push(case(format!("{text} / {} / {a}", s.id), &w, tree, seed));
+            }
+        }
+    }
+    assert!(
+        promoted * 2 >= cases.len(),
+        "{promoted} of {} promoted",
+        cases.len()
+    );
+    assert_all_ok(run_cases(&cases, &COptions::default()));
+    // Narrower vectors promote too (4 lanes), and no vectors print the plain loops.
+    let r = run_cases(&cases[..8], &COptions { simd_bytes: 16 });
+    assert_all_ok(r);
+}
+
+#[test]
+fn a_promoted_micro_kernel_keeps_its_accumulators_in_locals() {
+    // S2 = 1: the tile is the same for the whole reduction, so the accumulators live across
+    // both reduction loops (`k.0` and `k.1`); with S2_i = 2 they live across `k.1` only. The
+    // 1 × 64 tile is the vectorized loop alone (no unrolled row loop).
+    let mut cases = Vec::new();
+    for (wt, text, outer) in [
+        (
+            "matmul(M=16,N=32,K=24)",
+            "sp_i_0=1,sp_i_1=1,sp_i_2=4,sp_j_0=1,sp_j_1=1,sp_j_2=16,rd_k_0=8,unroll=512",
+            "k_0",
+        ),
+        (
+            "matmul(M=16,N=32,K=24)",
+            "sp_i_0=1,sp_i_1=2,sp_i_2=4,sp_j_0=1,sp_j_1=1,sp_j_2=16,rd_k_0=8,unroll=512",
+            "k_1",
+        ),
+        (
+            "matmul(M=4,N=64,K=16)",
+            "sp_i_0=1,sp_i_1=1,sp_i_2=1,sp_j_0=1,sp_j_1=1,sp_j_2=64,rd_k_0=4,unroll=1",
+            "k_0",
+        ),
+    ] {
+        let w: Workload = wt.parse().unwrap();
+        let s = sketches(&w, &cpu_target())
+            .unwrap()
+            .into_iter()
+            .find(|s| s.id == "cpu-tiling")
+            .unwrap();
+        let a = s.space.parse_assignment(text).unwrap();
+        assert!(s.space.is_legal(&a), "{text}");
+        let tree = s.instantiate(&a).unwrap();
+        let src = emit(&tree, "k").unwrap();
+        let acc_load = src.find("v8f tg_acc0 = tg_load(&").expect(&src);
+        let lp = src.find(&format!("for (long {outer} = 0;")).expect(&src);
+        assert!(acc_load < lp, "{text}: accumulators after the loop:\n{src}");
+        // Inside the reduction only FMAs on the locals: no load of the accumulator buffer.
+        let end = src[lp..].find("tg_store(&matmul_local").expect(&src) + lp;
+        let body = &src[lp..end];
+        assert!(!body.contains("matmul_local"), "{text}:\n{body}");
+        assert!(body.contains("tg_acc7 += "), "{text}:\n{body}");
+        cases.push(case(format!("{wt} {text}"), &w, tree, 3));
     }
     assert_all_ok(run_cases(&cases, &COptions::default()));
 }

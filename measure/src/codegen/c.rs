@@ -13,7 +13,10 @@
 //!   variable become its start and end, so inner loops have simple bounds;
 //! * `Vectorized` loops use GCC vector types (`v8f` for AVX2) when every access is contiguous
 //!   (stride 1) or invariant (broadcast) along the loop variable, with a scalar tail; other
-//!   vectorized loops fall back to a scalar loop under `#pragma GCC ivdep`.
+//!   vectorized loops fall back to a scalar loop under `#pragma GCC ivdep`;
+//! * a register tile (unrolled loops around one vectorized loop) under reduction loops is
+//!   unrolled and jammed, and its accumulators are promoted to named vector locals that live
+//!   across the reduction loops (loaded before them, stored after; see `c_promote`).
 //!
 //! The output depends only on the tree and the options (byte-stable, no timestamps).
 
@@ -114,6 +117,11 @@ pub(super) struct Emitter<'t> {
     /// Remaining `unroll_max_step` budget of the enclosing annotated loop.
     pub(super) unroll_budget: Option<i64>,
     pub(super) uses_omp: bool,
+    /// Inside a promoted nest: the accumulated buffers and `(store target, accumulator)`.
+    #[allow(clippy::type_complexity)]
+    pub(super) promoted: RefCell<Option<(Vec<BufferId>, Vec<(String, String)>)>>,
+    /// The register tile of the promoted nest (printed unrolled and jammed).
+    pub(super) promote_tile: Cell<Option<*const Loop>>,
 }
 
 const RESERVED: &[&str] = &[
@@ -235,6 +243,8 @@ impl<'t> Emitter<'t> {
             program_allocs,
             unroll_budget: None,
             uses_omp: false,
+            promoted: RefCell::new(None),
+            promote_tile: Cell::new(None),
         };
         for b in &tree.buffers {
             let n = em.fresh(&b.name);

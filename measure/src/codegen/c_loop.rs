@@ -38,16 +38,29 @@ impl Emitter<'_> {
         if let Some(n) = l.unroll_max_step.and_then(|u| self.tree.const_int(u)) {
             self.unroll_budget = Some(n);
         }
-        let r = self.emit_loop_inner(l, extent);
+        let r = match self.try_promote(l, extent) {
+            Ok(true) => Ok(()),
+            Ok(false) => self.emit_loop_inner(l, extent),
+            Err(e) => Err(e),
+        };
         self.unroll_budget = saved_budget;
         self.bounds[v] = saved;
         r
     }
 
-    fn emit_loop_inner(&mut self, l: &Loop, extent: i64) -> Result<(), MeasureError> {
+    pub(super) fn emit_loop_inner(&mut self, l: &Loop, extent: i64) -> Result<(), MeasureError> {
         let Some(h) = self.hoist(l, extent)? else {
             return Ok(()); // the guard never holds: the loop does nothing
         };
+        if self.promote_tile.get() == Some(l as *const Loop) {
+            // The register tile of a promoted nest: its shape was checked.
+            if self.try_unroll_jam(l, h.body, extent, true)? {
+                return Ok(());
+            }
+            return Err(MeasureError::Invalid(
+                "codegen: a promoted register tile cannot be unrolled".into(),
+            ));
+        }
         let id = self.loop_ids.get(&(l as *const Loop)).copied();
         let allocs = id
             .and_then(|i| self.allocs.get(&i))
@@ -65,7 +78,7 @@ impl Emitter<'_> {
             && unguarded
             && h.inner.is_empty()
             && allocs.is_empty()
-            && self.try_unroll_jam(l, h.body, extent)?
+            && self.try_unroll_jam(l, h.body, extent, false)?
         {
             return Ok(());
         }

@@ -138,6 +138,16 @@ impl Emitter<'_> {
     /// `buf[off] = value;`, or `buf[off] += x;` for an update of the same element.
     pub(super) fn scalar_store(&self, st: &Store) -> Result<String, MeasureError> {
         let target = self.access(st.buffer, &st.index)?;
+        // Never reached for a promoted buffer (its tile is printed with vectors); an error
+        // rather than a store that the promoted accumulators would overwrite.
+        if self
+            .promoted_acc(st.buffer, &format!("&{target}"))?
+            .is_some()
+        {
+            return Err(MeasureError::Invalid(format!(
+                "codegen: scalar store to `{target}` inside a promoted register tile"
+            )));
+        }
         if let Some(rest) = self.accumulated(st) {
             return Ok(format!("{target} += {};", self.scalar(rest)?.0));
         }

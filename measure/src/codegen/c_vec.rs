@@ -14,10 +14,9 @@ use super::c_expr::{paren, Printed, ATOM};
 use super::c_hoist::Hoist;
 use super::c_value::{float_lit, op_prec};
 use crate::MeasureError;
-use tilegrad_symbolic::looptree::LoopKind;
 
 /// Most vector chunks of a constant-extent loop that get a full-unroll pragma.
-const MAX_UNROLLED_CHUNKS: i64 = 16;
+pub(super) const MAX_UNROLLED_CHUNKS: i64 = 16;
 
 impl Emitter<'_> {
     /// Whether `v` can be vectorized in `value` (contiguous or invariant loads only).
@@ -46,7 +45,7 @@ impl Emitter<'_> {
     }
 
     /// The stores of `body` if every one can be vectorized along `v`.
-    fn vec_stores<'a>(
+    pub(super) fn vec_stores<'a>(
         &self,
         body: &'a [Stmt],
         v: Var,
@@ -84,20 +83,7 @@ impl Emitter<'_> {
                     format!("tg_load(&{access})")
                 };
                 let input = matches!(self.tree.buffers[buffer.index()].role, BufferRole::Input(_));
-                match self.cse.borrow_mut().as_mut() {
-                    Some(named) if input => {
-                        let name = match named.iter().find(|(t, _)| *t == text) {
-                            Some((_, n)) => n.clone(),
-                            None => {
-                                let n = format!("tg_r{}", named.len());
-                                named.push((text, n.clone()));
-                                n
-                            }
-                        };
-                        (name, ATOM)
-                    }
-                    _ => (text, ATOM),
-                }
+                self.named(text, input)
             }
             Value::Unary(op, a) => {
                 let x = self.vector(a, v)?;
@@ -140,10 +126,14 @@ impl Emitter<'_> {
                 Ok(c) => {
                     // Loads under a condition (padding) stay inside their branch: naming them
                     // at the top of an unrolled block would read out of bounds.
+                    // The whole select is named once (a padded input point shared by the
+                    // vector chunks of a register tile row) when it reads only inputs.
                     let named = self.cse.borrow_mut().take();
                     let (t, e) = (self.vector(then, v), self.vector(else_, v));
                     self.cse.replace(named);
-                    (format!("({c} ? {} : {})", paren(t?, 1), paren(e?, 1)), ATOM)
+                    let text = format!("({c} ? {} : {})", paren(t?, 1), paren(e?, 1));
+                    let pure = self.reads_only_inputs(then) && self.reads_only_inputs(else_);
+                    self.named(text, pure)
                 }
             },
             Value::Index(e) => (
@@ -153,13 +143,52 @@ impl Emitter<'_> {
         })
     }
 
-    fn vector_store(&self, st: &Store, v: Var) -> Result<String, MeasureError> {
+    /// `text` under a name of the enclosing unrolled block (declared once, before its first
+    /// use) when `share` and a block is being printed; `text` itself otherwise.
+    fn named(&self, text: String, share: bool) -> Printed {
+        match self.cse.borrow_mut().as_mut() {
+            Some(named) if share => {
+                let name = match named.iter().find(|(t, _)| *t == text) {
+                    Some((_, n)) => n.clone(),
+                    None => {
+                        let n = format!("tg_r{}", named.len());
+                        named.push((text, n.clone()));
+                        n
+                    }
+                };
+                (name, ATOM)
+            }
+            _ => (text, ATOM),
+        }
+    }
+
+    /// Whether every load in `value` reads an input (never a buffer the kernel writes).
+    fn reads_only_inputs(&self, value: &Value) -> bool {
+        match value {
+            Value::Const(_) | Value::Index(_) => true,
+            Value::Load { buffer, .. } => {
+                matches!(self.tree.buffers[buffer.index()].role, BufferRole::Input(_))
+            }
+            Value::Unary(_, a) => self.reads_only_inputs(a),
+            Value::Binary(_, a, b) => self.reads_only_inputs(a) && self.reads_only_inputs(b),
+            Value::Select { then, else_, .. } => {
+                self.reads_only_inputs(then) && self.reads_only_inputs(else_)
+            }
+        }
+    }
+
+    pub(super) fn vector_store(&self, st: &Store, v: Var) -> Result<String, MeasureError> {
         let off = self.offset(st.buffer, &st.index)?;
         let ptr = format!(
             "&{}[{}]",
             self.buf_names[st.buffer.index()],
             self.print_linear(&off)?.0
         );
+        if let Some(rest) = self.accumulated(st) {
+            if let Some(acc) = self.promoted_acc(st.buffer, &ptr)? {
+                return Ok(format!("{acc} += {};", self.vector(rest, v)?.0));
+            }
+        }
         let value = match self.accumulated(st) {
             Some(rest) => format!("tg_load({ptr}) + {}", paren(self.vector(rest, v)?, 5)),
             None => self.vector(&st.value, v)?.0,
@@ -233,111 +262,8 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Explicit unroll-and-jam of a fully unrolled loop `l` whose body is a chain of
-    /// unguarded [`LoopKind::Unrolled`] loops (possibly none) ending in one vectorized loop of
-    /// a constant extent (a multiple of the vector width) over vectorizable stores: every
-    /// (iteration, vector chunk) is printed with constant offsets, and the input loads and
-    /// broadcasts are named once at the top of the block, so that a register tile
-    /// (`acc[i][j] += A[i] * B[j]`) loads each `B` vector once instead of once per row.
-    /// Returns false (printing nothing) when `l` does not have that shape.
-    pub(super) fn try_unroll_jam(
-        &mut self,
-        l: &Loop,
-        body: &[Stmt],
-        extent: i64,
-    ) -> Result<bool, MeasureError> {
-        let w = self.lanes as i64;
-        // The chain of unrolled loops (`l` first) and the vectorized loop at its end.
-        let mut chain = vec![(l.var, extent)];
-        let mut body = body;
-        let inner = loop {
-            let [Stmt::Loop(inner)] = body else {
-                return Ok(false);
-            };
-            if inner.kind == LoopKind::Vectorized {
-                break inner;
-            }
-            let e = self.tree.const_int(inner.extent).unwrap_or(0);
-            let id = self.loop_ids.get(&(inner as *const Loop)).copied();
-            let allocs = id.is_some_and(|i| self.allocs.get(&i).is_some_and(|a| !a.is_empty()));
-            if inner.kind != LoopKind::Unrolled || e <= 0 || allocs {
-                return Ok(false);
-            }
-            chain.push((inner.var, e));
-            body = &inner.body;
-        };
-        let ej = self.tree.const_int(inner.extent).unwrap_or(0);
-        if w < 2 || ej <= 0 || ej % w != 0 {
-            return Ok(false);
-        }
-        let points: i64 = chain.iter().map(|&(_, e)| e).product();
-        if points * (ej / w) > MAX_UNROLLED_CHUNKS * 2 {
-            return Ok(false);
-        }
-        let jv = inner.var.index();
-        let saved: Vec<_> = chain.iter().map(|(v, _)| self.bounds[v.index()]).collect();
-        let saved_j = self.bounds[jv].replace((0, ej - 1));
-        for &(v, e) in &chain {
-            self.bounds[v.index()] = Some((0, e - 1));
-        }
-        let restore = |em: &mut Self| {
-            for (&(v, _), s) in chain.iter().zip(&saved) {
-                em.bounds[v.index()] = *s;
-            }
-            em.bounds[jv] = saved_j;
-        };
-        let stores = match self.vec_stores(&inner.body, inner.var) {
-            Ok(Some(s)) => s,
-            other => {
-                restore(self);
-                return other.map(|_| false);
-            }
-        };
-        self.lane_var.set(Some((inner.var, (0, ej - 1))));
-        self.cse.replace(Some(Vec::new()));
-        let mut lines = Vec::new();
-        let mut result = Ok(());
-        'all: for p in 0..points {
-            // Row-major digits of `p` over the chain's extents.
-            let mut rest = p;
-            for &(v, e) in chain.iter().rev() {
-                self.bounds[v.index()] = Some((rest % e, rest % e));
-                rest /= e;
-            }
-            for q in 0..ej / w {
-                self.bounds[jv] = Some((q * w, q * w));
-                for st in &stores {
-                    let before = self.cse.borrow().as_ref().map_or(0, |n| n.len());
-                    match self.vector_store(st, inner.var) {
-                        Ok(s) => {
-                            // Declare the values this line names first just before it, so
-                            // that only the live ones occupy registers (a broadcast per row).
-                            if let Some(named) = self.cse.borrow().as_ref() {
-                                let ty = format!("v{}f", self.lanes);
-                                for (t, n) in &named[before..] {
-                                    lines.push(format!("const {ty} {n} = {t};"));
-                                }
-                            }
-                            lines.push(s)
-                        }
-                        Err(e) => {
-                            result = Err(e);
-                            break 'all;
-                        }
-                    }
-                }
-            }
-        }
-        restore(self);
-        self.lane_var.set(None);
-        self.cse.take();
-        result?;
-        self.block("{", &lines);
-        Ok(true)
-    }
-
     /// `head`, the indented `lines`, `}`.
-    fn block(&mut self, head: &str, lines: &[String]) {
+    pub(super) fn block(&mut self, head: &str, lines: &[String]) {
         self.line(head);
         self.indent += 1;
         for s in lines {

@@ -88,23 +88,41 @@ void kernel(float *const *args) {
         }
         for (long k_0 = 0; k_0 < 8; ++k_0) {
             for (long i_2 = 0; i_2 < 4; ++i_2) {
-                for (long k_1 = 0; k_1 < 4; ++k_1) {
-                    {
-                        const v8f tg_r0 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512]);
-                        const v8f tg_r1 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16]);
-                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768]) + tg_r0 * tg_r1);
-                        const v8f tg_r2 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16 + 8]);
-                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 8], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 8]) + tg_r0 * tg_r2);
-                        const v8f tg_r3 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 32]);
-                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 48], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 48]) + tg_r3 * tg_r1);
-                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 56], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 56]) + tg_r3 * tg_r2);
-                        const v8f tg_r4 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 64]);
-                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 96], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 96]) + tg_r4 * tg_r1);
-                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 104], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 104]) + tg_r4 * tg_r2);
-                        const v8f tg_r5 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 96]);
-                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 144], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 144]) + tg_r5 * tg_r1);
-                        tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 152], tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 152]) + tg_r5 * tg_r2);
+                {
+                    v8f tg_acc0 = tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768]);
+                    v8f tg_acc1 = tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 8]);
+                    v8f tg_acc2 = tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 48]);
+                    v8f tg_acc3 = tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 56]);
+                    v8f tg_acc4 = tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 96]);
+                    v8f tg_acc5 = tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 104]);
+                    v8f tg_acc6 = tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 144]);
+                    v8f tg_acc7 = tg_load(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 152]);
+                    for (long k_1 = 0; k_1 < 4; ++k_1) {
+                        {
+                            const v8f tg_r0 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512]);
+                            const v8f tg_r1 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16]);
+                            tg_acc0 += tg_r0 * tg_r1;
+                            const v8f tg_r2 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16 + 8]);
+                            tg_acc1 += tg_r0 * tg_r2;
+                            const v8f tg_r3 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 32]);
+                            tg_acc2 += tg_r3 * tg_r1;
+                            tg_acc3 += tg_r3 * tg_r2;
+                            const v8f tg_r4 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 64]);
+                            tg_acc4 += tg_r4 * tg_r1;
+                            tg_acc5 += tg_r4 * tg_r2;
+                            const v8f tg_r5 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 96]);
+                            tg_acc6 += tg_r5 * tg_r1;
+                            tg_acc7 += tg_r5 * tg_r2;
+                        }
                     }
+                    tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768], tg_acc0);
+                    tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 8], tg_acc1);
+                    tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 48], tg_acc2);
+                    tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 56], tg_acc3);
+                    tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 96], tg_acc4);
+                    tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 104], tg_acc5);
+                    tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 144], tg_acc6);
+                    tg_store(&matmul[i_2 * 192 + i_0_j_0 % 3 * 16 + i_0_j_0 / 3 * 768 + 152], tg_acc7);
                 }
             }
         }

@@ -90,23 +90,41 @@ void kernel(float *const *args) {
         }
         for (long k_0 = 0; k_0 < 8; ++k_0) {
             for (long i_2 = 0; i_2 < 4; ++i_2) {
-                for (long k_1 = 0; k_1 < 4; ++k_1) {
-                    {
-                        const v8f tg_r0 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512]);
-                        const v8f tg_r1 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16]);
-                        tg_store(&matmul_local[i_2 * 64], tg_load(&matmul_local[i_2 * 64]) + tg_r0 * tg_r1);
-                        const v8f tg_r2 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16 + 8]);
-                        tg_store(&matmul_local[i_2 * 64 + 8], tg_load(&matmul_local[i_2 * 64 + 8]) + tg_r0 * tg_r2);
-                        const v8f tg_r3 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 32]);
-                        tg_store(&matmul_local[i_2 * 64 + 16], tg_load(&matmul_local[i_2 * 64 + 16]) + tg_r3 * tg_r1);
-                        tg_store(&matmul_local[i_2 * 64 + 24], tg_load(&matmul_local[i_2 * 64 + 24]) + tg_r3 * tg_r2);
-                        const v8f tg_r4 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 64]);
-                        tg_store(&matmul_local[i_2 * 64 + 32], tg_load(&matmul_local[i_2 * 64 + 32]) + tg_r4 * tg_r1);
-                        tg_store(&matmul_local[i_2 * 64 + 40], tg_load(&matmul_local[i_2 * 64 + 40]) + tg_r4 * tg_r2);
-                        const v8f tg_r5 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 96]);
-                        tg_store(&matmul_local[i_2 * 64 + 48], tg_load(&matmul_local[i_2 * 64 + 48]) + tg_r5 * tg_r1);
-                        tg_store(&matmul_local[i_2 * 64 + 56], tg_load(&matmul_local[i_2 * 64 + 56]) + tg_r5 * tg_r2);
+                {
+                    v8f tg_acc0 = tg_load(&matmul_local[i_2 * 64]);
+                    v8f tg_acc1 = tg_load(&matmul_local[i_2 * 64 + 8]);
+                    v8f tg_acc2 = tg_load(&matmul_local[i_2 * 64 + 16]);
+                    v8f tg_acc3 = tg_load(&matmul_local[i_2 * 64 + 24]);
+                    v8f tg_acc4 = tg_load(&matmul_local[i_2 * 64 + 32]);
+                    v8f tg_acc5 = tg_load(&matmul_local[i_2 * 64 + 40]);
+                    v8f tg_acc6 = tg_load(&matmul_local[i_2 * 64 + 48]);
+                    v8f tg_acc7 = tg_load(&matmul_local[i_2 * 64 + 56]);
+                    for (long k_1 = 0; k_1 < 4; ++k_1) {
+                        {
+                            const v8f tg_r0 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512]);
+                            const v8f tg_r1 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16]);
+                            tg_acc0 += tg_r0 * tg_r1;
+                            const v8f tg_r2 = tg_load(&B[k_0 * 192 + k_1 * 48 + i_0_j_0 % 3 * 16 + 8]);
+                            tg_acc1 += tg_r0 * tg_r2;
+                            const v8f tg_r3 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 32]);
+                            tg_acc2 += tg_r3 * tg_r1;
+                            tg_acc3 += tg_r3 * tg_r2;
+                            const v8f tg_r4 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 64]);
+                            tg_acc4 += tg_r4 * tg_r1;
+                            tg_acc5 += tg_r4 * tg_r2;
+                            const v8f tg_r5 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 96]);
+                            tg_acc6 += tg_r5 * tg_r1;
+                            tg_acc7 += tg_r5 * tg_r2;
+                        }
                     }
+                    tg_store(&matmul_local[i_2 * 64], tg_acc0);
+                    tg_store(&matmul_local[i_2 * 64 + 8], tg_acc1);
+                    tg_store(&matmul_local[i_2 * 64 + 16], tg_acc2);
+                    tg_store(&matmul_local[i_2 * 64 + 24], tg_acc3);
+                    tg_store(&matmul_local[i_2 * 64 + 32], tg_acc4);
+                    tg_store(&matmul_local[i_2 * 64 + 40], tg_acc5);
+                    tg_store(&matmul_local[i_2 * 64 + 48], tg_acc6);
+                    tg_store(&matmul_local[i_2 * 64 + 56], tg_acc7);
                 }
             }
         }
