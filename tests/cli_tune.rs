@@ -402,4 +402,16 @@ fn bench_search_prints_the_policy_table() {
     assert!(!out.contains("evolutionary"), "{out}");
     let v = json(&std::fs::read_to_string(&json_path).unwrap());
     assert_eq!(v["curves"].as_array().unwrap().len(), 2, "{v}");
+    // Several runs' files merge into one table (here the same file twice: 4 runs).
+    let j = json_path.to_str().unwrap();
+    let (merged, _) = run_in(d, &["bench", "summarize", j, j], 0);
+    assert!(merged.contains("4 run(s) from 2 file(s)"), "{merged}");
+    assert!(
+        merged.contains("reach 95%") && merged.contains("gradient"),
+        "{merged}"
+    );
+    let bad = d.join("bad.json");
+    std::fs::write(&bad, "{\"curves\": 3}").unwrap();
+    let (_, err) = run_in(d, &["bench", "summarize", bad.to_str().unwrap()], 2);
+    assert!(err.contains("not a `bench search --json` file"), "{err}");
 }

@@ -157,6 +157,43 @@ pub fn select(
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<Proposal>> {
     rank(&mut pool, kappa);
+    select_ranked(tasks, seen, pool, k, epsilon, rng)
+}
+
+/// Reorders a ranked `pool` so that its head is spread out: walking down the ranking, a
+/// candidate is taken when it differs from every candidate already taken of its sketch in at
+/// least `min_diff` variables; the others follow, in rank order. `min_diff ≤ 1` keeps the
+/// order. (The best candidates of a descent are often one variable apart, so without this a
+/// round measures one schedule and its neighbours.)
+pub fn spread(pool: Vec<Proposal>, min_diff: usize) -> Vec<Proposal> {
+    if min_diff <= 1 {
+        return pool;
+    }
+    let (mut head, mut tail): (Vec<Proposal>, Vec<Proposal>) = (Vec::new(), Vec::new());
+    for p in pool {
+        let far = head.iter().filter(|h| h.sketch == p.sketch).all(|h| {
+            let (a, b) = (h.assignment.values(), p.assignment.values());
+            a.len() != b.len() || a.iter().zip(b).filter(|(x, y)| x != y).count() >= min_diff
+        });
+        if far {
+            head.push(p);
+        } else {
+            tail.push(p);
+        }
+    }
+    head.extend(tail);
+    head
+}
+
+/// [`select`] on a pool already in the order to take it (see [`spread`]).
+pub fn select_ranked(
+    tasks: &[&dyn Objective],
+    seen: &SeenSet,
+    mut pool: Vec<Proposal>,
+    k: usize,
+    epsilon: f64,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<Proposal>> {
     let n_random = ((epsilon.clamp(0.0, 1.0) * k as f64).round() as usize).min(k);
     let n_model = (k - n_random).min(pool.len());
     let mut out: Vec<Proposal> = pool.drain(..n_model).collect();

@@ -130,3 +130,34 @@ fn malformed_objectives_and_configs_are_errors_not_panics() {
     };
     assert!(EvolutionarySearch::new(bad).is_err());
 }
+
+#[test]
+fn spread_puts_candidates_that_differ_in_enough_variables_first() {
+    use tilegrad_search::pool::spread;
+    use tilegrad_search::{Proposal, ProposalSource};
+    let space = tiled_space(&[("a", 64, 2), ("b", 64, 1)], &[]).unwrap();
+    let p = |sketch: usize, text: &str, predicted: f64| Proposal {
+        sketch,
+        assignment: space.parse_assignment(text).unwrap(),
+        predicted,
+        uncertainty: 0.0,
+        source: ProposalSource::Gradient,
+    };
+    // Ranked best first: the 2nd differs from the 1st in one variable only, the 3rd in two,
+    // the 4th in one (but it is another sketch's).
+    let ranked = vec![
+        p(0, "a_0=2,a_1=2,b_0=4", 4.0),
+        p(0, "a_0=2,a_1=2,b_0=8", 3.0),
+        p(0, "a_0=4,a_1=2,b_0=8", 2.0),
+        p(1, "a_0=2,a_1=2,b_0=8", 1.0),
+    ];
+    let order = |min_diff| -> Vec<f64> {
+        spread(ranked.clone(), min_diff)
+            .iter()
+            .map(|p| p.predicted)
+            .collect()
+    };
+    assert_eq!(order(2), vec![4.0, 2.0, 1.0, 3.0]);
+    assert_eq!(order(1), vec![4.0, 3.0, 2.0, 1.0]);
+    assert_eq!(order(3), vec![4.0, 1.0, 3.0, 2.0]);
+}

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{ArgGroup, Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use tilegrad_search::compare_run::{compare_policies, BenchConfig};
+use tilegrad_search::compare;
+use tilegrad_search::compare_run::{compare_policies, BenchConfig, BenchOutcome};
 use tilegrad_search::TunerConfig;
 
 use super::tune::tasks::{self, TaskSource};
@@ -27,7 +28,21 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// Compare the search policies: trials and seconds to reach 90/95/99% of the best any
     /// policy found, and the final best per policy.
-    Search(SearchArgs),
+    Search(Box<SearchArgs>),
+    /// Merge the `--json` outputs of several `bench search` runs (e.g. one per task) into one
+    /// table: the references, reach geomeans and final ratios over all their runs.
+    Summarize(SummarizeArgs),
+}
+
+/// Arguments of `tilegrad bench summarize`.
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// `bench search --json` files.
+    #[arg(required = true, value_name = "JSON")]
+    pub files: Vec<PathBuf>,
+    /// Also write the merged table and curves as JSON here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
 }
 
 /// Arguments of `tilegrad bench search`.
@@ -91,7 +106,33 @@ pub struct SearchArgs {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     match &args.what {
         BenchWhat::Search(a) => search(a),
+        BenchWhat::Summarize(a) => summarize(a),
     }
+}
+
+fn summarize(a: &SummarizeArgs) -> anyhow::Result<()> {
+    let mut curves = Vec::new();
+    for f in &a.files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let outcome: BenchOutcome = serde_json::from_str(&text).map_err(|e| {
+            bad_input(format!(
+                "{} is not a `bench search --json` file: {e}",
+                f.display()
+            ))
+        })?;
+        curves.extend(outcome.curves);
+    }
+    let comparison = compare::summarize(&curves, &BenchConfig::default().thresholds)?;
+    println!("{} run(s) from {} file(s)\n", curves.len(), a.files.len());
+    print!("{}", comparison.to_text());
+    if let Some(p) = &a.json {
+        let merged = BenchOutcome { comparison, curves };
+        std::fs::write(p, merged.to_json()?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        println!("\nwrote {}", p.display());
+    }
+    Ok(())
 }
 
 fn search(a: &SearchArgs) -> anyhow::Result<()> {

@@ -75,6 +75,12 @@ pub fn sketches_of(workload: &str) -> (Workload, Vec<Arc<Sketch>>) {
 
 /// Up to `limit` legal assignments per sketch of `workload`, measured by [`result`].
 pub fn log_of(workload: &str, limit: usize) -> Vec<Record> {
+    log_every(workload, 3, limit)
+}
+
+/// Like [`log_of`], every `step`-th enumerated assignment (1: all, so a replay of it can
+/// answer any legal candidate).
+pub fn log_every(workload: &str, step: usize, limit: usize) -> Vec<Record> {
     let (w, sk) = sketches_of(workload);
     let info = target_info(&cpu());
     let scale = w.flops() / 1e5;
@@ -85,7 +91,7 @@ pub fn log_of(workload: &str, limit: usize) -> Vec<Record> {
             .enumerate(200_000)
             .unwrap()
             .into_iter()
-            .step_by(3)
+            .step_by(step)
             .take(limit)
         {
             let input = MeasureInput {
