@@ -74,18 +74,23 @@ impl ProjectedAdam {
                 *v = beta2 * *v + (1.0 - beta2) * g * g;
                 *x -= lr * (*m / bc1) / ((*v / bc2).sqrt() + eps);
             });
-        x.axis_iter_mut(Axis(0))
-            .into_par_iter()
-            .map(|mut row| match row.as_slice_mut() {
-                Some(s) => space.project(s),
-                None => {
-                    let mut owned = row.to_vec();
-                    space.project(&mut owned)?;
-                    row.iter_mut().zip(owned).for_each(|(r, o)| *r = o);
-                    Ok(())
-                }
-            })
-            .collect::<std::result::Result<Vec<()>, _>>()?;
-        Ok(())
+        project_rows(space, x)
     }
+}
+
+/// Projects every row of `x` onto `space`'s feasible set ([`Space::project`]), in parallel.
+pub(crate) fn project_rows(space: &Space, x: &mut Array2<f64>) -> Result<()> {
+    x.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .map(|mut row| match row.as_slice_mut() {
+            Some(s) => space.project(s),
+            None => {
+                let mut owned = row.to_vec();
+                space.project(&mut owned)?;
+                row.iter_mut().zip(owned).for_each(|(r, o)| *r = o);
+                Ok(())
+            }
+        })
+        .collect::<std::result::Result<Vec<()>, _>>()?;
+    Ok(())
 }

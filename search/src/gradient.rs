@@ -3,16 +3,21 @@
 //! Per sketch and per call of [`SearchPolicy::propose`]:
 //! 1. `n_starts` legal starting points, encoded as coordinates (prime exponents, `ln` of
 //!    choices): up to `⌊elite_share · n_starts⌉` of them are the sketch's best measured
-//!    assignments (fed back through [`SearchPolicy::observe`]), the rest sampled uniformly
-//!    ([`Space::sample`]). Starting from measured winners keeps the descent where the
-//!    model was trained instead of extrapolating from a few dozen samples.
+//!    assignments (fed back through [`SearchPolicy::observe`]), the rest the best by the
+//!    model (`predicted + κ·uncertainty`) of `screen` uniform samples ([`Space::sample`]).
+//!    Starting from measured winners and from the model's favourites among random points
+//!    keeps the descent where the model was trained instead of extrapolating from a few
+//!    dozen samples; Felix starts from random points only.
 //! 2. `n_steps` steps of the optimiser ([`Optimizer`]): by default projected Adam with
 //!    per-row state created fresh for this call, minimising `−score + λ·penalty` through
 //!    [`Space::decode_batch`] → [`Objective::evaluate`] → [`Space::pullback_batch`]. The
 //!    temperature goes geometrically from `tau0` to `tau1` and the learning rate from `lr` to
-//!    `lr_final`.
-//! 3. Every iterate of every row (starting points included) is rounded ([`Space::round`], and
-//!    in value space, [`crate::rounding`]) into a candidate pool, de-duplicated against the pool and everything in the [`SeenSet`].
+//!    `lr_final`. With a `trust_radius`, every row stays within that many coordinate units
+//!    (prime exponents) of its start in each coordinate: a learned model is only worth
+//!    following near the points it has seen ranked well.
+//! 3. Every iterate of every row (starting points included) and every screened sample is
+//!    rounded ([`Space::round`], and in value space, [`crate::rounding`]) into a candidate
+//!    pool, de-duplicated against the pool and everything in the [`SeenSet`].
 //! 4. The pool of all sketches is scored exactly ([`Objective::score_exact`]) and polished
 //!    (the best few candidates' integer neighbours are scored too, [`crate::polish`]),
 //!    ranked by `predicted + κ·uncertainty` (κ < 0 by default: pessimistic), spread out so
@@ -26,125 +31,22 @@
 //! reference norm is `max(‖g_c,row‖, 0.1 · median_rows ‖g_c‖)`:
 //! `g = −g_score + penalty_ratio · ref / ‖g_pen‖ · g_pen` on rows with a positive penalty.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis, Zip};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use tilegrad_symbolic::{Assignment, Space};
 
-use crate::adam::{AdamParams, ProjectedAdam};
-use crate::lbfgs::{lbfgs_trace, LbfgsConfig};
+use crate::adam::{project_rows, ProjectedAdam};
+use crate::lbfgs::lbfgs_trace;
+use crate::objective::score_checked;
 use crate::polish::polish;
 use crate::pool::{rank, select_ranked, spread, Pool};
 use crate::proposal::Elite;
 use crate::rounding::ValueRounder;
-use crate::{Objective, Proposal, ProposalSource, Result, SearchError, SearchPolicy, SeenSet};
-
-/// Which optimiser moves the starting points.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Optimizer {
-    /// Projected Adam, all starts in one batch (the default).
-    Adam(AdamParams),
-    /// argmin's L-BFGS per start on a penalised reparametrisation (see [`crate::lbfgs`]).
-    Lbfgs(LbfgsConfig),
-}
-
-/// Settings of [`GradientSearch`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct GradientConfig {
-    /// Starting points per sketch.
-    pub n_starts: usize,
-    /// Optimiser steps per round (Adam) or iterations per start (L-BFGS).
-    pub n_steps: usize,
-    /// Initial learning rate, in coordinate units (one unit = one prime exponent).
-    pub lr: f64,
-    /// Final learning rate (geometric schedule from `lr`).
-    pub lr_final: f64,
-    /// Initial relaxation temperature.
-    pub tau0: f64,
-    /// Final relaxation temperature (geometric schedule from `tau0`).
-    pub tau1: f64,
-    /// Penalty-gradient norm relative to the cost-gradient norm (Felix: 5).
-    pub penalty_ratio: f64,
-    /// Weight `κ` of the ensemble's uncertainty when ranking (`predicted + κ·uncertainty`).
-    /// Negative by default: a descent drives candidates to where the model over-predicts,
-    /// which is where its members disagree, so ranking is pessimistic there. On the CPU
-    /// (pre-trained model, 3 tasks x 4 seeds, best of the first 8 measured) κ = -0.5 gave
-    /// 107 / 92 / 85 GFLOP/s against 95 / 87 / 64 with the former +0.5 exploration bonus;
-    /// exploration comes from the ε random picks instead.
-    pub kappa: f64,
-    /// Share `ε` of the `k` proposals that are random legal picks.
-    pub epsilon: f64,
-    /// Also round every iterate in value space ([`crate::rounding`]), besides
-    /// [`Space::round`]'s exponent rounding.
-    pub value_rounding: bool,
-    /// Candidates hill-climbed per polishing round ([`crate::polish`]; 0 disables it).
-    pub polish_top: usize,
-    /// Maximum polishing rounds.
-    pub polish_rounds: usize,
-    /// The optimiser.
-    pub optimizer: Optimizer,
-    /// Share of the starting points taken from the best measured assignments (0 disables it).
-    pub elite_share: f64,
-    /// A round's model picks differ pairwise in at least this many variables (per sketch)
-    /// while the ranked pool allows ([`crate::pool::spread`]; 0 or 1 disables it).
-    pub min_diff: usize,
-}
-
-impl Default for GradientConfig {
-    fn default() -> Self {
-        Self {
-            n_starts: 64,
-            n_steps: 40,
-            lr: 0.5,
-            lr_final: 0.1,
-            tau0: 1.0,
-            tau1: 0.05,
-            penalty_ratio: 5.0,
-            kappa: -0.5,
-            epsilon: 0.1,
-            value_rounding: true,
-            polish_top: 4,
-            polish_rounds: 4,
-            optimizer: Optimizer::Adam(AdamParams::default()),
-            elite_share: 0.5,
-            min_diff: 2,
-        }
-    }
-}
-
-impl GradientConfig {
-    /// Errors on out-of-range settings.
-    pub fn validate(&self) -> Result<()> {
-        let pos = |v: f64| v.is_finite() && v > 0.0;
-        let bad = |m: &str| Err(SearchError::InvalidConfig(m.to_string()));
-        if self.n_starts == 0 {
-            return bad("n_starts must be at least 1");
-        }
-        if !(pos(self.lr) && pos(self.lr_final) && pos(self.tau0) && pos(self.tau1)) {
-            return bad("lr, lr_final, tau0 and tau1 must be positive and finite");
-        }
-        if !(self.penalty_ratio.is_finite() && self.penalty_ratio >= 0.0) {
-            return bad("penalty_ratio must be finite and non-negative");
-        }
-        if !self.kappa.is_finite() || !(0.0..=1.0).contains(&self.epsilon) {
-            return bad("kappa must be finite and epsilon in [0, 1]");
-        }
-        if !(0.0..=1.0).contains(&self.elite_share) {
-            return bad("elite_share must be in [0, 1]");
-        }
-        Ok(())
-    }
-
-    /// `start · (end/start)^(step/(n_steps−1))`.
-    fn geometric(&self, start: f64, end: f64, step: usize) -> f64 {
-        let frac = if self.n_steps > 1 {
-            step as f64 / (self.n_steps - 1) as f64
-        } else {
-            0.0
-        };
-        start * (end / start).powf(frac)
-    }
-}
+use crate::{
+    GradientConfig, Objective, Optimizer, Proposal, ProposalSource, Result, SearchError,
+    SearchPolicy, SeenSet,
+};
 
 /// Gradient descent on the relaxed variables through the objective; see the
 /// [module docs](self).
@@ -166,9 +68,16 @@ impl GradientSearch {
         })
     }
 
-    /// Legal starting points of sketch `sketch`'s `space`, one per row: its best measured
-    /// assignments first (up to the elite share), then uniform samples.
-    fn starts(&self, sketch: usize, space: &Space, rng: &mut ChaCha8Rng) -> Result<Array2<f64>> {
+    /// Legal starting points of sketch `sketch`, one per row: its best measured assignments
+    /// first (up to the elite share), then the model's favourites of `screen` uniform
+    /// samples. Also returns every screened sample (for the candidate pool).
+    fn starts(
+        &self,
+        sketch: usize,
+        obj: &dyn Objective,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Array2<f64>, Vec<Assignment>)> {
+        let space = obj.space();
         let n = self.config.n_starts;
         let n_elite = (self.config.elite_share * n as f64).round() as usize;
         let elite = self
@@ -180,6 +89,11 @@ impl GradientSearch {
         for (_, a, _) in elite {
             rows.push(space.encode(a)?);
         }
+        let want = n - rows.len();
+        let screened = self.screened(obj, want, rng)?;
+        for a in screened.iter().take(want) {
+            rows.push(space.encode(a)?);
+        }
         while rows.len() < n {
             rows.push(space.encode(&space.sample(rng)?)?);
         }
@@ -187,7 +101,48 @@ impl GradientSearch {
         for (mut row, r) in x.axis_iter_mut(Axis(0)).zip(&rows) {
             row.assign(&ndarray::ArrayView1::from(r));
         }
-        Ok(x)
+        Ok((x, screened))
+    }
+
+    /// `max(screen, want)` uniform samples of `obj`'s space, distinct, best first by
+    /// `predicted + κ·uncertainty` (those the model cannot score last, in draw order).
+    fn screened(
+        &self,
+        obj: &dyn Objective,
+        want: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Vec<Assignment>> {
+        let space = obj.space();
+        let n = self.config.screen.max(want);
+        let mut keys = std::collections::HashSet::new();
+        let mut drawn = Vec::with_capacity(n);
+        for _ in 0..4 * n {
+            if drawn.len() == n {
+                break;
+            }
+            let a = space.sample(rng)?;
+            if keys.insert(a.to_string()) {
+                drawn.push(a);
+            }
+        }
+        if self.config.screen <= want {
+            return Ok(drawn);
+        }
+        let scores = score_checked(obj, &drawn)?;
+        let kappa = self.config.kappa;
+        let fitness = |i: usize| {
+            let s = &scores[i];
+            let f = s.score + kappa * s.uncertainty;
+            if s.legal && f.is_finite() {
+                f
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
+        let mut order: Vec<usize> = (0..drawn.len()).collect();
+        order.sort_by(|&i, &j| fitness(j).total_cmp(&fitness(i)));
+        let mut slots: Vec<Option<Assignment>> = drawn.into_iter().map(Some).collect();
+        Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
     }
 
     /// The descent direction at `x` (see the module docs), for temperature `tau`.
@@ -233,9 +188,10 @@ impl GradientSearch {
         sketch: usize,
         obj: &dyn Objective,
         rng: &mut ChaCha8Rng,
-    ) -> Result<Vec<Vec<f64>>> {
+    ) -> Result<(Vec<Vec<f64>>, Vec<Assignment>)> {
         let space = obj.space();
-        let mut x = self.starts(sketch, space, rng)?;
+        let (mut x, screened) = self.starts(sketch, obj, rng)?;
+        let x0 = x.clone();
         let mut trace: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
         let c = &self.config;
         match c.optimizer {
@@ -245,6 +201,13 @@ impl GradientSearch {
                     let tau = c.geometric(c.tau0, c.tau1, step);
                     let g = self.direction(obj, x.view(), tau)?;
                     adam.step(space, &mut x, &g, c.geometric(c.lr, c.lr_final, step))?;
+                    if c.trust_radius.is_finite() {
+                        let r = c.trust_radius;
+                        Zip::from(&mut x)
+                            .and(&x0)
+                            .for_each(|x, &x0| *x = x.clamp(x0 - r, x0 + r));
+                        project_rows(space, &mut x)?;
+                    }
                     trace.extend(x.rows().into_iter().map(|r| r.to_vec()));
                 }
             }
@@ -254,7 +217,7 @@ impl GradientSearch {
                 }
             }
         }
-        Ok(trace)
+        Ok((trace, screened))
     }
 }
 
@@ -288,7 +251,7 @@ impl SearchPolicy for GradientSearch {
         let mut pool = Pool::new(tasks.len());
         for (sketch, &obj) in tasks.iter().enumerate() {
             let space = obj.space();
-            let trace = self.trace(sketch, obj, rng)?;
+            let (trace, screened) = self.trace(sketch, obj, rng)?;
             let mut rounded = round_all(space, &trace)?;
             if self.config.value_rounding {
                 let flat: Vec<f64> = trace.iter().flatten().copied().collect();
@@ -299,6 +262,9 @@ impl SearchPolicy for GradientSearch {
             }
             for a in rounded {
                 pool.offer(obj, sketch, a, ProposalSource::Gradient, seen);
+            }
+            for a in screened {
+                pool.offer(obj, sketch, a, ProposalSource::Screened, seen);
             }
         }
         let mut scored = pool.score(tasks)?;

@@ -11,6 +11,9 @@ pub enum ProposalSource {
     Gradient,
     /// A uniformly random legal sample (exploration share or the random baseline).
     Random,
+    /// A uniformly random legal sample that a model-guided policy kept because the model
+    /// ranked it high among many (gradient search's screened starting points).
+    Screened,
     /// An evolutionary mutation (a [`Space::neighbors`](tilegrad_symbolic::Space::neighbors) move).
     Mutation,
     /// An evolutionary crossover of two parents.

@@ -5,8 +5,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tilegrad_search::synthetic::{tiled_space, Quadratic, Roofline, Synthetic};
 use tilegrad_search::{
-    GradientConfig, GradientSearch, LbfgsConfig, Objective, Optimizer, Proposal, RandomConfig,
-    RandomSearch, SearchPolicy, SeenSet,
+    GradientConfig, GradientSearch, LbfgsConfig, Objective, Optimizer, Proposal, ProposalSource,
+    RandomConfig, RandomSearch, SearchPolicy, SeenSet,
 };
 use tilegrad_symbolic::Assignment;
 
@@ -24,12 +24,16 @@ fn large() -> (Synthetic<Quadratic>, Assignment) {
     (Quadratic::objective(space, &target, &[]).unwrap(), target)
 }
 
+/// The descent itself, as in Felix: uniform starts (no screening) and no trust region (the
+/// defaults keep a learned model's descent near its starts; these objectives are exact).
 fn greedy(n_starts: usize, n_steps: usize) -> GradientSearch {
     GradientSearch::new(GradientConfig {
         n_starts,
         n_steps,
         epsilon: 0.0,
         kappa: 0.0,
+        screen: 0,
+        trust_radius: f64::INFINITY,
         ..GradientConfig::default()
     })
     .unwrap()
@@ -172,4 +176,70 @@ fn gradient_beats_random_on_the_roofline_at_equal_exact_budget() {
     }
     // The roofline has flat plateaus (a hard max at tau = 0), so random sometimes ties.
     assert!(strictly >= 2);
+}
+
+/// Settings that make the round's picks the starting points themselves (no descent, no
+/// polishing, no random share), so what is measured is the choice of starts.
+fn starts_only(screen: usize) -> GradientSearch {
+    GradientSearch::new(GradientConfig {
+        n_starts: 8,
+        n_steps: 0,
+        epsilon: 0.0,
+        kappa: 0.0,
+        polish_top: 0,
+        min_diff: 0,
+        screen,
+        ..GradientConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn screened_starts_are_the_models_favourites_among_many_samples() {
+    for seed in 0..4 {
+        let mean = |props: &[Proposal]| {
+            props.iter().map(|p| p.predicted).sum::<f64>() / props.len() as f64
+        };
+        let (obj, _) = large();
+        let plain = propose(&mut starts_only(0), &obj, 8, seed);
+        let (obj, _) = large();
+        let screened = propose(&mut starts_only(512), &obj, 8, seed);
+        // Screening scores 512 samples exactly; without it only the 8 starts are scored.
+        assert!(obj.counters().exact_rows() >= 512);
+        assert_eq!((plain.len(), screened.len()), (8, 8));
+        assert!(
+            mean(&screened) > mean(&plain),
+            "seed {seed}: {} vs {}",
+            mean(&screened),
+            mean(&plain)
+        );
+    }
+}
+
+#[test]
+fn a_trust_region_keeps_the_descent_near_its_starts() {
+    // The same starts (same seed, screening off): unbounded, the descent reaches the optimum;
+    // within a quarter exponent of each start, rounding brings it back to where it began.
+    let (obj, target) = large();
+    let free = propose(&mut greedy(32, 40), &obj, 64, 3);
+    assert_eq!(free[0].assignment, target);
+    let (obj, target) = large();
+    let mut policy = GradientSearch::new(GradientConfig {
+        polish_top: 0,
+        value_rounding: false,
+        trust_radius: 0.25,
+        ..greedy(32, 40).config
+    })
+    .unwrap();
+    let bounded = propose(&mut policy, &obj, 64, 3);
+    assert!(bounded.iter().all(|p| p.assignment != target));
+    // The rest of the 64 are random fill-ins: the pool ran dry.
+    let descended = bounded
+        .iter()
+        .filter(|p| p.source == ProposalSource::Gradient)
+        .count();
+    assert!(
+        descended <= 32,
+        "only the starts survive rounding: {descended}"
+    );
 }

@@ -86,6 +86,9 @@ pub struct SearchArgs {
         default_value = "gradient,evolutionary,random"
     )]
     pub policies: Vec<Policy>,
+    /// Settings of the gradient policy as `key=value,...` (as `tune --gradient`).
+    #[arg(long, value_name = "SETTINGS", value_parser = super::tune::parse_gradient)]
+    pub gradient: Option<tilegrad_search::GradientConfig>,
     /// Seeds (comma-separated); every policy runs every task once per seed.
     #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
     pub seeds: Vec<u64>,
@@ -159,6 +162,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
             max_trials: a.trials,
             time_limit_s: a.time_limit,
             per_round: a.per_round as usize,
+            gradient: a.gradient.unwrap_or_default(),
             ..TunerConfig::default()
         },
         ..BenchConfig::default()

@@ -42,7 +42,7 @@ pub struct Cli {
 pub enum Command {
     /// Tune a workload, a network or a file of workloads: search, measure, log, fill the
     /// schedule database, write a report.
-    Tune(tune::TuneArgs),
+    Tune(Box<tune::TuneArgs>),
     /// Show the host CPU target, the CUDA devices (or why there are none) and NVRTC.
     Devices(devices::DevicesArgs),
     /// List the sketches (symbolic schedules) of a workload on a target.

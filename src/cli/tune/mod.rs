@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::{ArgGroup, Args, ValueEnum};
 use tilegrad_datasets::{Record, Task, TuningLog};
 use tilegrad_measure::record::target_info;
-use tilegrad_search::{PolicyKind, Report, TuneTask, Tuner, TunerConfig};
+use tilegrad_search::{GradientConfig, PolicyKind, Report, TuneTask, Tuner, TunerConfig};
 use tilegrad_symbolic::Target;
 
 use super::db::{open_or_create, DEFAULT_DB};
@@ -91,6 +91,10 @@ pub struct TuneArgs {
     /// Seed of the search (the run is deterministic for a seed, apart from measured times).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Settings of the gradient policy as `key=value,...` (e.g. `kappa=0,screen=1024`; keys:
+    /// the fields of `GradientConfig`); unset keys keep their defaults.
+    #[arg(long, value_name = "SETTINGS", value_parser = parse_gradient)]
+    pub gradient: Option<GradientConfig>,
     /// The cost model the search starts from: `auto` (the shipped pre-trained model of the
     /// target kind, else untrained), `none` (untrained: random picks until 8 successes) or
     /// a saved model's path (`tilegrad model train`).
@@ -111,6 +115,13 @@ pub struct TuneArgs {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Parses `--gradient` settings on top of the defaults.
+pub fn parse_gradient(text: &str) -> Result<GradientConfig, String> {
+    let mut c = GradientConfig::default();
+    c.apply(text).map_err(|e| e.to_string())?;
+    Ok(c)
 }
 
 fn create_parent(path: &Path) -> anyhow::Result<()> {
@@ -212,6 +223,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         early_stop_rounds: args.early_stop.map(|n| n as usize),
         seed: args.seed,
         policy: args.policy.kind(),
+        gradient: args.gradient.unwrap_or_default(),
         ..TunerConfig::default()
     };
     let model = super::model::resolve(&args.model, &target, args.seed)?;

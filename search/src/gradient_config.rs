@@ -1,0 +1,224 @@
+//! [`GradientConfig`]: the settings of [`GradientSearch`](crate::GradientSearch), with a
+//! `key=value` text form for command lines ([`GradientConfig::apply`]).
+
+use crate::adam::AdamParams;
+use crate::lbfgs::LbfgsConfig;
+use crate::{Result, SearchError};
+
+/// Which optimiser moves the starting points.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Optimizer {
+    /// Projected Adam, all starts in one batch (the default).
+    Adam(AdamParams),
+    /// argmin's L-BFGS per start on a penalised reparametrisation (see [`crate::lbfgs`]).
+    Lbfgs(LbfgsConfig),
+}
+
+/// Settings of [`GradientSearch`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradientConfig {
+    /// Starting points per sketch.
+    pub n_starts: usize,
+    /// Optimiser steps per round (Adam) or iterations per start (L-BFGS).
+    pub n_steps: usize,
+    /// Initial learning rate, in coordinate units (one unit = one prime exponent).
+    pub lr: f64,
+    /// Final learning rate (geometric schedule from `lr`).
+    pub lr_final: f64,
+    /// Initial relaxation temperature.
+    pub tau0: f64,
+    /// Final relaxation temperature (geometric schedule from `tau0`).
+    pub tau1: f64,
+    /// Penalty-gradient norm relative to the cost-gradient norm (Felix: 5).
+    pub penalty_ratio: f64,
+    /// Weight `κ` of the ensemble's uncertainty when ranking (`predicted + κ·uncertainty`).
+    /// 0 by default: exploration comes from the ε random picks. Measured on the CPU with the
+    /// shipped model (`results/cpu-bench/round1/`: the first 8 picks of a run, 3 tasks x 4
+    /// seeds, geometric mean of the picks' GFLOP/s per task): κ = 0 gave 103 / 114 / 105,
+    /// κ = -0.5 96 / 75 / 71, κ = -1 97 / 80 / 66, κ = +0.5 76 / 83 / 87. (With the weaker
+    /// model of before, pessimism had helped: a descent then mostly found where the model
+    /// over-predicts.)
+    pub kappa: f64,
+    /// Share `ε` of the `k` proposals that are random legal picks.
+    pub epsilon: f64,
+    /// Also round every iterate in value space ([`crate::rounding`]), besides
+    /// [`Space::round`]'s exponent rounding.
+    pub value_rounding: bool,
+    /// Candidates hill-climbed per polishing round ([`crate::polish`]; 0 disables it).
+    pub polish_top: usize,
+    /// Maximum polishing rounds.
+    pub polish_rounds: usize,
+    /// The optimiser.
+    pub optimizer: Optimizer,
+    /// Share of the starting points taken from the best measured assignments (0 disables it).
+    pub elite_share: f64,
+    /// A round's model picks differ pairwise in at least this many variables (per sketch)
+    /// while the ranked pool allows ([`crate::pool::spread`]; 0 or 1 disables it).
+    pub min_diff: usize,
+    /// Uniform samples per sketch and round that the model screens for the non-elite
+    /// starting points (the best-ranked become starts, all join the pool); at most the
+    /// number of non-elite starts means plain uniform starts, as in Felix. Measured as for
+    /// `kappa` (κ = -0.5, radius 2): 512 gave 96 / 75 / 71 against 76 / 78 / 69 without.
+    pub screen: usize,
+    /// Largest move of an Adam iterate from its start in any coordinate, in coordinate units
+    /// (one prime exponent; `ln` for choices); infinite: unbounded. Ignored by L-BFGS.
+    /// Measured as for `kappa` (κ = 0): radius 2 gave 103 / 114 / 105, radius 1
+    /// 109 / 99 / 75, radius 3 82 / 92 / 92, unbounded (κ = -0.5) 66 / 64 / 73.
+    pub trust_radius: f64,
+}
+
+impl Default for GradientConfig {
+    fn default() -> Self {
+        Self {
+            n_starts: 64,
+            n_steps: 40,
+            lr: 0.5,
+            lr_final: 0.1,
+            tau0: 1.0,
+            tau1: 0.05,
+            penalty_ratio: 5.0,
+            kappa: 0.0,
+            epsilon: 0.1,
+            value_rounding: true,
+            polish_top: 4,
+            polish_rounds: 4,
+            optimizer: Optimizer::Adam(AdamParams::default()),
+            elite_share: 0.5,
+            min_diff: 2,
+            screen: 512,
+            trust_radius: 2.0,
+        }
+    }
+}
+
+impl GradientConfig {
+    /// Errors on out-of-range settings.
+    pub fn validate(&self) -> Result<()> {
+        let pos = |v: f64| v.is_finite() && v > 0.0;
+        let bad = |m: &str| Err(SearchError::InvalidConfig(m.to_string()));
+        if self.n_starts == 0 {
+            return bad("n_starts must be at least 1");
+        }
+        if !(pos(self.lr) && pos(self.lr_final) && pos(self.tau0) && pos(self.tau1)) {
+            return bad("lr, lr_final, tau0 and tau1 must be positive and finite");
+        }
+        if !(self.penalty_ratio.is_finite() && self.penalty_ratio >= 0.0) {
+            return bad("penalty_ratio must be finite and non-negative");
+        }
+        if !self.kappa.is_finite() || !(0.0..=1.0).contains(&self.epsilon) {
+            return bad("kappa must be finite and epsilon in [0, 1]");
+        }
+        if !(0.0..=1.0).contains(&self.elite_share) {
+            return bad("elite_share must be in [0, 1]");
+        }
+        if self.trust_radius.is_nan() || self.trust_radius <= 0.0 {
+            return bad("trust_radius must be positive (infinite: unbounded)");
+        }
+        Ok(())
+    }
+
+    /// `start · (end/start)^(step/(n_steps−1))`.
+    pub(crate) fn geometric(&self, start: f64, end: f64, step: usize) -> f64 {
+        let frac = if self.n_steps > 1 {
+            step as f64 / (self.n_steps - 1) as f64
+        } else {
+            0.0
+        };
+        start * (end / start).powf(frac)
+    }
+}
+
+/// The settings [`GradientConfig::set`] knows, in the order of the struct.
+pub const GRADIENT_KEYS: &[&str] = &[
+    "n_starts",
+    "n_steps",
+    "lr",
+    "lr_final",
+    "tau0",
+    "tau1",
+    "penalty_ratio",
+    "kappa",
+    "epsilon",
+    "value_rounding",
+    "polish_top",
+    "polish_rounds",
+    "elite_share",
+    "min_diff",
+    "screen",
+    "trust_radius",
+];
+
+impl GradientConfig {
+    /// Sets one setting by name (see [`GRADIENT_KEYS`]; `trust_radius` also takes `inf`),
+    /// then validates the whole.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let bad =
+            || SearchError::InvalidConfig(format!("gradient setting `{key}`: bad value `{value}`"));
+        let f = || value.trim().parse::<f64>().map_err(|_| bad());
+        let n = || value.trim().parse::<usize>().map_err(|_| bad());
+        match key.trim() {
+            "n_starts" => self.n_starts = n()?,
+            "n_steps" => self.n_steps = n()?,
+            "lr" => self.lr = f()?,
+            "lr_final" => self.lr_final = f()?,
+            "tau0" => self.tau0 = f()?,
+            "tau1" => self.tau1 = f()?,
+            "penalty_ratio" => self.penalty_ratio = f()?,
+            "kappa" => self.kappa = f()?,
+            "epsilon" => self.epsilon = f()?,
+            "value_rounding" => self.value_rounding = value.trim().parse().map_err(|_| bad())?,
+            "polish_top" => self.polish_top = n()?,
+            "polish_rounds" => self.polish_rounds = n()?,
+            "elite_share" => self.elite_share = f()?,
+            "min_diff" => self.min_diff = n()?,
+            "screen" => self.screen = n()?,
+            "trust_radius" => self.trust_radius = f()?,
+            other => {
+                return Err(SearchError::InvalidConfig(format!(
+                    "unknown gradient setting `{other}` (one of {})",
+                    GRADIENT_KEYS.join(", ")
+                )))
+            }
+        }
+        self.validate()
+    }
+
+    /// Applies `key=value` settings separated by commas, e.g. `kappa=0,screen=1024`.
+    pub fn apply(&mut self, text: &str) -> Result<()> {
+        for item in text.split(',').filter(|i| !i.trim().is_empty()) {
+            let (k, v) = item.split_once('=').ok_or_else(|| {
+                SearchError::InvalidConfig(format!("gradient setting `{item}`: expected key=value"))
+            })?;
+            self.set(k, v)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_apply_by_name_and_are_validated() {
+        let mut c = GradientConfig::default();
+        c.apply("kappa=0.25, screen=64,trust_radius=inf,value_rounding=false")
+            .unwrap();
+        assert_eq!(c.kappa, 0.25);
+        assert_eq!(c.screen, 64);
+        assert!(c.trust_radius.is_infinite());
+        assert!(!c.value_rounding);
+        for bad in [
+            "kappa",
+            "nope=1",
+            "n_starts=0",
+            "lr=-1",
+            "screen=x",
+            "trust_radius=0",
+        ] {
+            let mut c = GradientConfig::default();
+            assert!(c.apply(bad).is_err(), "{bad}");
+        }
+        assert_eq!(GRADIENT_KEYS.len(), 16);
+    }
+}
