@@ -154,24 +154,26 @@ fn print_table(w: &Workload, inputs: &[MeasureInput], results: &[MeasureResult])
         .unwrap_or(6)
         .max(6);
     println!(
-        "{:>3}  {:<width$}  {:>10}  {:>9}  {:>7}  assignment",
-        "#", "sketch", "median ms", "GFLOP/s", "spread"
+        "{:>3}  {:<width$}  {:>10}  {:>9}  {:>7}  {:>10}  assignment",
+        "#", "sketch", "median ms", "GFLOP/s", "spread", "min ms"
     );
     for (i, (inp, r)) in inputs.iter().zip(results).enumerate() {
         match r {
             Ok(m) => println!(
-                "{:>3}  {:<width$}  {:>10.4}  {:>9.2}  {:>6.1}%  {}",
+                "{:>3}  {:<width$}  {:>10.4}  {:>9.2}  {:>6.1}%  {:>10.4}  {}",
                 i + 1,
                 inp.sketch.id,
                 m.timing.median_s * 1e3,
                 flops / m.timing.median_s / 1e9,
                 m.timing.spread * 100.0,
+                m.timing.min_s * 1e3,
                 inp.assignment
             ),
             Err(e) => println!(
-                "{:>3}  {:<width$}  {:>10}  {:>9}  {:>7}  {}\n     error: {}",
+                "{:>3}  {:<width$}  {:>10}  {:>9}  {:>7}  {:>10}  {}\n     error: {}",
                 i + 1,
                 inp.sketch.id,
+                "-",
                 "-",
                 "-",
                 "-",

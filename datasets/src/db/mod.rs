@@ -71,9 +71,7 @@ impl ScheduleDb {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_err(path, e))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| sql_err(path, e))?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| sql_err(path, e))?;
+        let mode = wal_mode(&conn).map_err(|e| sql_err(path, e))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(sql_err(
                 path,
@@ -159,5 +157,25 @@ impl ScheduleDb {
             rows.collect()
         };
         run().map_err(|e| sql_err(&self.path, e))
+    }
+}
+
+/// Switches `conn` to WAL mode and returns the journal mode now in force. SQLite does not call
+/// the busy handler for a journal-mode change, so several processes opening a new database at
+/// once get `SQLITE_BUSY` at once: retried here for up to [`BUSY_TIMEOUT`].
+fn wal_mode(conn: &Connection) -> rusqlite::Result<String> {
+    let start = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
     }
 }
