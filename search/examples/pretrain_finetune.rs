@@ -4,7 +4,7 @@
 //! without that workload (4 folds over workloads), then the workload's first `n` logged
 //! records as the run's measurements and the remaining ones as the test set.
 //!
-//! `cargo run --release -p tilegrad-search --example pretrain_finetune -- results/cpu/pretrain/logs.jsonl [EPOCHS LR]`
+//! `cargo run --release -p tilegrad-search --example pretrain_finetune -- results/cpu/pretrain/gradient.jsonl [EPOCHS LR]`
 //! (fine-tuning epochs and learning rate; default [`FitOptions::finetune`]'s).
 
 use std::collections::BTreeMap;
@@ -26,7 +26,7 @@ fn spearman(model: &dyn CostModel, test: &[Sample]) -> Option<f64> {
 fn main() -> Result<()> {
     let path = std::env::args()
         .nth(1)
-        .unwrap_or("results/cpu/pretrain/logs.jsonl".into());
+        .unwrap_or("results/cpu/pretrain/gradient.jsonl".into());
     let records = TuningLog::read(std::path::Path::new(&path))
         .map_err(|e| tilegrad_search::SearchError::Log(e.to_string()))?
         .records;

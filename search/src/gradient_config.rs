@@ -34,9 +34,10 @@ pub struct GradientConfig {
     /// Penalty-gradient norm relative to the cost-gradient norm (Felix: 5).
     pub penalty_ratio: f64,
     /// Weight `κ` of the ensemble's uncertainty when ranking (`predicted + κ·uncertainty`).
-    /// 0 by default: exploration comes from the ε random picks. Measured on the CPU with the
-    /// shipped model (`results/cpu-bench/round1/`: the first 8 picks of a run, 3 tasks x 4
-    /// seeds, geometric mean of the picks' GFLOP/s per task): κ = 0 gave 103 / 114 / 105,
+    /// 0 by default: exploration comes from the screened random starts and the ε random
+    /// picks. Measured on the CPU with the shipped model (`results/cpu-bench/round1/`: the
+    /// first 8 picks of a run, 3 tasks x 4 seeds, geometric mean of the picks' GFLOP/s per
+    /// task; 64 starts x 40 steps and ε 0.1 at the time): κ = 0 gave 103 / 114 / 105,
     /// κ = -0.5 96 / 75 / 71, κ = -1 97 / 80 / 66, κ = +0.5 76 / 83 / 87. (With the weaker
     /// model of before, pessimism had helped: a descent then mostly found where the model
     /// over-predicts.)
@@ -61,7 +62,8 @@ pub struct GradientConfig {
     /// Uniform samples per sketch and round that the model screens for the non-elite
     /// starting points (the best-ranked become starts, all join the pool); at most the
     /// number of non-elite starts means plain uniform starts, as in Felix. Measured as for
-    /// `kappa` (κ = -0.5, radius 2): 512 gave 96 / 75 / 71 against 76 / 78 / 69 without.
+    /// `kappa` (κ = -0.5): 512 with a trust radius of 2 gave 96 / 75 / 71, without either
+    /// 76 / 78 / 69 (screening alone, unbounded: 66 / 64 / 73).
     pub screen: usize,
     /// Largest move of an Adam iterate from its start in any coordinate, in coordinate units
     /// (one prime exponent; `ln` for choices); infinite: unbounded. Ignored by L-BFGS.
