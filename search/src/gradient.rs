@@ -17,7 +17,8 @@
 //!    following near the points it has seen ranked well.
 //! 3. Every iterate of every row (starting points included) and every screened sample is
 //!    rounded ([`Space::round`], and in value space, [`crate::rounding`]) into a candidate
-//!    pool, de-duplicated against the pool and everything in the [`SeenSet`].
+//!    pool, de-duplicated against the pool and everything in the [`SeenSet`]; with
+//!    `elite_neighbors`, so are the one-step neighbours of the best measured assignments.
 //! 4. The pool of all sketches is scored exactly ([`Objective::score_exact`]) and polished
 //!    (the best few candidates' integer neighbours are scored too, [`crate::polish`]),
 //!    ranked by `predicted + κ·uncertainty` (κ < 0 by default: pessimistic), spread out so
@@ -265,6 +266,16 @@ impl SearchPolicy for GradientSearch {
             }
             for a in screened {
                 pool.offer(obj, sketch, a, ProposalSource::Screened, seen);
+            }
+            let elite = self
+                .measured
+                .iter()
+                .filter(|(s, a, _)| *s == sketch && space.is_legal(a))
+                .take(self.config.elite_neighbors);
+            for (_, a, _) in elite {
+                for n in space.neighbors(a)? {
+                    pool.offer(obj, sketch, n, ProposalSource::Mutation, seen);
+                }
             }
         }
         let mut scored = pool.score(tasks)?;

@@ -243,3 +243,35 @@ fn a_trust_region_keeps_the_descent_near_its_starts() {
         "only the starts survive rounding: {descended}"
     );
 }
+
+#[test]
+fn the_measured_elites_neighbours_join_the_pool() {
+    let run = |elite_neighbors: usize| {
+        let (obj, target) = large();
+        let mut policy = GradientSearch::new(GradientConfig {
+            elite_neighbors,
+            ..starts_only(0).config
+        })
+        .unwrap();
+        let measured = Proposal {
+            sketch: 0,
+            assignment: target.clone(),
+            predicted: 0.0,
+            uncertainty: 0.0,
+            source: ProposalSource::Random,
+        };
+        policy.observe(&[(measured, Some(1.0))]);
+        let mut seen = SeenSet::new();
+        seen.insert(0, &target);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let props = policy.propose(&[&obj], &seen, 4, &mut rng).unwrap();
+        let nbrs = obj.space().neighbors(&target).unwrap();
+        props
+            .iter()
+            .filter(|p| p.source == ProposalSource::Mutation && nbrs.contains(&p.assignment))
+            .count()
+    };
+    // The optimum was measured: its neighbours are the next best, and only they are local.
+    assert_eq!(run(1), 4);
+    assert_eq!(run(0), 0);
+}
