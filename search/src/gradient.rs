@@ -69,6 +69,17 @@ impl GradientSearch {
         })
     }
 
+    /// The best measured assignments of sketch `sketch` that are legal in `space`, best first.
+    fn elite<'a>(
+        &'a self,
+        sketch: usize,
+        space: &'a Space,
+    ) -> impl Iterator<Item = &'a (usize, Assignment, f64)> + 'a {
+        self.measured
+            .iter()
+            .filter(move |(s, a, _)| *s == sketch && space.is_legal(a))
+    }
+
     /// Legal starting points of sketch `sketch`, one per row: its best measured assignments
     /// first (up to the elite share), then the model's favourites of `screen` uniform
     /// samples. Also returns every screened sample (for the candidate pool).
@@ -81,11 +92,7 @@ impl GradientSearch {
         let space = obj.space();
         let n = self.config.n_starts;
         let n_elite = (self.config.elite_share * n as f64).round() as usize;
-        let elite = self
-            .measured
-            .iter()
-            .filter(|(s, a, _)| *s == sketch && space.is_legal(a))
-            .take(n_elite);
+        let elite = self.elite(sketch, space).take(n_elite);
         let mut rows: Vec<Vec<f64>> = Vec::with_capacity(n);
         for (_, a, _) in elite {
             rows.push(space.encode(a)?);
@@ -267,11 +274,7 @@ impl SearchPolicy for GradientSearch {
             for a in screened {
                 pool.offer(obj, sketch, a, ProposalSource::Screened, seen);
             }
-            let elite = self
-                .measured
-                .iter()
-                .filter(|(s, a, _)| *s == sketch && space.is_legal(a))
-                .take(self.config.elite_neighbors);
+            let elite = self.elite(sketch, space).take(self.config.elite_neighbors);
             for (_, a, _) in elite {
                 for n in space.neighbors(a)? {
                     pool.offer(obj, sketch, n, ProposalSource::Mutation, seen);
