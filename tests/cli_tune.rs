@@ -382,6 +382,8 @@ fn bench_search_prints_the_policy_table() {
             "gradient,random",
             "--seeds",
             "5",
+            "--confirm",
+            "2",
             "--json",
             json_path.to_str().unwrap(),
             "-q",
@@ -389,6 +391,7 @@ fn bench_search_prints_the_policy_table() {
         0,
     );
     assert!(out.contains("2 run(s) of 4 trial(s)"), "{out}");
+    assert!(out.contains("re-measured 2 time(s)"), "{out}");
     for s in [
         "reach 90%",
         "reach 95%",
@@ -402,6 +405,18 @@ fn bench_search_prints_the_policy_table() {
     assert!(!out.contains("evolutionary"), "{out}");
     let v = json(&std::fs::read_to_string(&json_path).unwrap());
     assert_eq!(v["curves"].as_array().unwrap().len(), 2, "{v}");
+    // Every run's picks were measured again; the task is judged on them.
+    assert_eq!(v["comparison"]["tasks"][0]["confirmed"], true, "{v}");
+    for c in v["curves"].as_array().unwrap() {
+        let picks = c["picks"].as_array().unwrap();
+        assert!(!picks.is_empty(), "{c}");
+        assert!(
+            picks
+                .iter()
+                .all(|p| p["confirmed_gflops"].as_f64().unwrap() > 0.0),
+            "{c}"
+        );
+    }
     // Several runs' files merge into one table (here the same file twice: 4 runs).
     let j = json_path.to_str().unwrap();
     let (merged, _) = run_in(d, &["bench", "summarize", j, j], 0);

@@ -15,6 +15,12 @@
 //! plus the final best per task (mean and max over seeds, GFLOP/s), the geometric mean over
 //! runs of final best / reference, and the search-overhead share (time not spent building or
 //! measuring, over wall time, summed over runs).
+//!
+//! **Confirmed tasks.** When every run of a task carries confirmed [`Pick`]s (see
+//! [`crate::confirm`]), the task is judged on them instead of the single measurements: a run's
+//! value after trial `t` is the confirmed throughput of the schedule it would deliver then
+//! (its latest pick), its final best is that of its last pick, and the reference is the best
+//! confirmed throughput of any pick of any run.
 //! [`compare_policies`](crate::compare_run::compare_policies) drives the tuner to produce the
 //! curves.
 
@@ -23,6 +29,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::confirm::Pick;
 use crate::report::Report;
 use crate::{Result, SearchError};
 
@@ -54,6 +61,9 @@ pub struct RunCurve {
     pub wall_s: f64,
     /// Seconds spent building and measuring.
     pub build_measure_s: f64,
+    /// The schedules the run delivered as its best, one per round that improved it.
+    #[serde(default)]
+    pub picks: Vec<Pick>,
 }
 
 impl RunCurve {
@@ -88,22 +98,58 @@ impl RunCurve {
             trials: t.trials,
             wall_s,
             build_measure_s: t.time.build_s + t.time.measure_s,
+            picks: Vec::new(),
         })
     }
 
-    /// Final best throughput.
-    pub fn final_gflops(&self) -> Option<f64> {
+    /// Whether every pick has a confirmed throughput (a run that never succeeded has none
+    /// to confirm and counts as confirmed).
+    pub fn is_confirmed(&self) -> bool {
+        self.picks.iter().all(|p| p.confirmed_gflops.is_some())
+            && (!self.picks.is_empty() || self.measured_final().is_none())
+    }
+
+    /// The run as `(trial, seconds, GFLOP/s)` steps: with `confirmed`, each pick's confirmed
+    /// throughput from its trial on; otherwise the measured best-so-far samples.
+    pub fn steps(&self, confirmed: bool) -> Vec<(usize, f64, f64)> {
+        if confirmed {
+            self.picks
+                .iter()
+                .map(|p| (p.trial, p.elapsed_s, p.confirmed_gflops.unwrap_or(0.0)))
+                .collect()
+        } else {
+            self.samples
+                .iter()
+                .filter_map(|s| s.best_gflops.map(|g| (s.trial, s.elapsed_s, g)))
+                .collect()
+        }
+    }
+
+    /// Final best throughput as measured during the run.
+    pub fn measured_final(&self) -> Option<f64> {
         self.samples
             .iter()
             .filter_map(|s| s.best_gflops)
             .reduce(f64::max)
     }
 
-    /// The first sample whose best reaches `gflops`.
-    pub fn first_reaching(&self, gflops: f64) -> Option<&CurveSample> {
-        self.samples
-            .iter()
-            .find(|s| s.best_gflops.is_some_and(|g| g >= gflops))
+    /// Final best throughput: the confirmed throughput of the last pick with `confirmed`,
+    /// else as measured.
+    pub fn final_gflops(&self, confirmed: bool) -> Option<f64> {
+        self.steps(confirmed).last().map(|s| s.2)
+    }
+
+    /// The highest throughput of any step (the run's contribution to the reference).
+    pub fn peak_gflops(&self, confirmed: bool) -> Option<f64> {
+        self.steps(confirmed).iter().map(|s| s.2).reduce(f64::max)
+    }
+
+    /// The first step (trial, seconds) whose throughput reaches `gflops`.
+    pub fn first_reaching(&self, gflops: f64, confirmed: bool) -> Option<(usize, f64)> {
+        self.steps(confirmed)
+            .into_iter()
+            .find(|s| s.2 >= gflops)
+            .map(|s| (s.0, s.1))
     }
 }
 
@@ -162,6 +208,9 @@ pub struct TaskRef {
     pub best_gflops: f64,
     /// The policy that found it.
     pub best_policy: Option<String>,
+    /// Whether the task is judged on confirmed picks (see the [module docs](self)).
+    #[serde(default)]
+    pub confirmed: bool,
 }
 
 /// The comparison table.
@@ -200,10 +249,14 @@ pub fn summarize(runs: &[RunCurve], thresholds: &[f64]) -> Result<Comparison> {
     let tasks: Vec<TaskRef> = task_names
         .iter()
         .map(|task| {
+            let confirmed = runs
+                .iter()
+                .filter(|r| &r.task == task)
+                .all(|r| r.is_confirmed());
             let best = runs
                 .iter()
                 .filter(|r| &r.task == task)
-                .filter_map(|r| r.final_gflops().map(|g| (g, &r.policy)))
+                .filter_map(|r| r.peak_gflops(confirmed).map(|g| (g, &r.policy)))
                 .fold(None, |acc: Option<(f64, &String)>, (g, p)| match acc {
                     Some((bg, _)) if bg >= g => acc,
                     _ => Some((g, p)),
@@ -212,12 +265,13 @@ pub fn summarize(runs: &[RunCurve], thresholds: &[f64]) -> Result<Comparison> {
                 task: task.clone(),
                 best_gflops: best.map_or(0.0, |b| b.0),
                 best_policy: best.map(|b| b.1.clone()),
+                confirmed,
             }
         })
         .collect();
-    let reference: BTreeMap<&str, f64> = tasks
+    let reference: BTreeMap<&str, (f64, bool)> = tasks
         .iter()
-        .map(|t| (t.task.as_str(), t.best_gflops))
+        .map(|t| (t.task.as_str(), (t.best_gflops, t.confirmed)))
         .collect();
     let policies = first_seen(runs.iter().map(|r| r.policy.as_str()))
         .into_iter()
@@ -237,7 +291,7 @@ fn policy_row(
     policy: String,
     mine: &[&RunCurve],
     tasks: &[TaskRef],
-    reference: &BTreeMap<&str, f64>,
+    reference: &BTreeMap<&str, (f64, bool)>,
     thresholds: &[f64],
 ) -> PolicyRow {
     let reach = thresholds
@@ -245,12 +299,13 @@ fn policy_row(
         .map(|&q| {
             let (mut trials, mut secs, mut censored) = (Vec::new(), Vec::new(), Vec::new());
             for r in mine {
-                let target = q * reference[r.task.as_str()];
-                match r.first_reaching(target).filter(|_| target > 0.0) {
-                    Some(s) => {
-                        trials.push(s.trial as f64);
-                        secs.push(s.elapsed_s.max(1e-9));
-                        censored.push(s.trial as f64);
+                let (best, confirmed) = reference[r.task.as_str()];
+                let target = q * best;
+                match r.first_reaching(target, confirmed).filter(|_| target > 0.0) {
+                    Some((trial, elapsed_s)) => {
+                        trials.push(trial as f64);
+                        secs.push(elapsed_s.max(1e-9));
+                        censored.push(trial as f64);
                     }
                     None => censored.push(r.trials.max(1) as f64),
                 }
@@ -271,7 +326,7 @@ fn policy_row(
             let finals: Vec<f64> = mine
                 .iter()
                 .filter(|r| r.task == t.task)
-                .map(|r| r.final_gflops().unwrap_or(0.0))
+                .map(|r| r.final_gflops(t.confirmed).unwrap_or(0.0))
                 .collect();
             (!finals.is_empty()).then(|| FinalBest {
                 task: t.task.clone(),
@@ -283,8 +338,8 @@ fn policy_row(
     let ratios: Vec<f64> = mine
         .iter()
         .filter_map(|r| {
-            let reference = reference[r.task.as_str()];
-            r.final_gflops()
+            let (reference, confirmed) = reference[r.task.as_str()];
+            r.final_gflops(confirmed)
                 .filter(|_| reference > 0.0)
                 .map(|g| g / reference)
         })
@@ -347,10 +402,11 @@ impl Comparison {
         for t in &self.tasks {
             let _ = writeln!(
                 s,
-                "  {}  [best {:.1} by {}]",
+                "  {}  [best {:.1} by {}{}]",
                 t.task,
                 t.best_gflops,
-                t.best_policy.as_deref().unwrap_or("-")
+                t.best_policy.as_deref().unwrap_or("-"),
+                if t.confirmed { ", confirmed" } else { "" }
             );
             for p in &self.policies {
                 if let Some(f) = p.final_best.iter().find(|f| f.task == t.task) {
@@ -380,7 +436,8 @@ impl Comparison {
         s.push_str(
             "trials/seconds: geomean over the runs that reached the threshold; censored: over all\n\
              runs, a run that never reached it counted at its trial count; overhead: share of\n\
-             wall time not spent building or measuring\n",
+             wall time not spent building or measuring; confirmed: judged on the re-measured\n\
+             throughput of each run's successive best schedules\n",
         );
         s
     }

@@ -11,12 +11,17 @@
 //! interleaved (for each task, for each seed, every policy in turn) so that slow drift of the
 //! machine affects all policies alike. With a real measurer the trial counts and best values
 //! depend on the measured times; with a replaying or synthetic one they are deterministic.
+//!
+//! With `confirm` rounds, after all runs of a task every schedule some run delivered as its
+//! best is measured again ([`crate::confirm`]) and the task is judged on those confirmed
+//! throughputs ([`crate::compare`]).
 
 use serde::{Deserialize, Serialize};
 use tilegrad_measure::Measurer;
 use tilegrad_symbolic::Target;
 
 use crate::compare::{summarize, Comparison, RunCurve};
+use crate::confirm::{confirm_picks, Pick};
 use crate::report::Report;
 use crate::tuner::{PolicyKind, TuneEvent, TuneTask, Tuner, TunerConfig, TunerModel};
 use crate::{Result, SearchError};
@@ -33,6 +38,9 @@ pub struct BenchConfig {
     /// Tuner settings shared by every run (trial budget, time limit, round size, ...); its
     /// `policy` and `seed` are overridden per run.
     pub tuner: TunerConfig,
+    /// Re-measurements of every run's picks after each task (0: judge on the runs' own
+    /// measurements).
+    pub confirm: usize,
 }
 
 impl Default for BenchConfig {
@@ -42,6 +50,7 @@ impl Default for BenchConfig {
             seeds: vec![0, 1, 2],
             thresholds: vec![0.90, 0.95, 0.99],
             tuner: TunerConfig::default(),
+            confirm: 0,
         }
     }
 }
@@ -94,8 +103,9 @@ pub fn compare_policies(
         ));
     }
     let total = tasks.len() * config.seeds.len() * config.policies.len();
-    let mut curves = Vec::with_capacity(total);
+    let mut curves: Vec<RunCurve> = Vec::with_capacity(total);
     for (task, t) in tasks.iter().enumerate() {
+        let first = curves.len();
         for &seed in &config.seeds {
             for &policy in &config.policies {
                 let id = RunId {
@@ -112,11 +122,24 @@ pub fn compare_policies(
                 };
                 let mut tuner =
                     Tuner::new(target.clone(), vec![t.clone()], make_model(seed)?, cfg)?;
-                let outcome = tuner.run(measurer, &mut |e| on_event(&id, e))?;
+                let mut picks = Vec::new();
+                let outcome = tuner.run(measurer, &mut |e| {
+                    if let TuneEvent::NewBest { best, .. } = e {
+                        picks.push(Pick::of(best));
+                    }
+                    on_event(&id, e)
+                })?;
                 on_report(&id, &outcome.report);
-                curves.push(RunCurve::from_report(&outcome.report, 0)?);
+                let mut curve = RunCurve::from_report(&outcome.report, 0)?;
+                curve.picks = picks;
+                curves.push(curve);
             }
         }
+        let mut picks: Vec<&mut Pick> = curves[first..]
+            .iter_mut()
+            .flat_map(|c| c.picks.iter_mut())
+            .collect();
+        confirm_picks(t, &mut picks, config.confirm, measurer)?;
     }
     Ok(BenchOutcome {
         comparison: summarize(&curves, &config.thresholds)?,

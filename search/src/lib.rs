@@ -18,6 +18,7 @@
 pub mod adam;
 pub mod compare;
 pub mod compare_run;
+pub mod confirm;
 pub mod error;
 pub mod evolution;
 pub mod gradient;

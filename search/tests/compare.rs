@@ -2,6 +2,7 @@
 //! driving the real Tuner against a deterministic synthetic measurer.
 
 use tilegrad_search::compare::{CurveSample, Reach};
+use tilegrad_search::confirm::Pick;
 use tilegrad_search::{summarize, Comparison, RunCurve};
 
 /// A run whose trial `j` (1-based) finished at `j · dt` seconds with best `best[j-1]`.
@@ -22,6 +23,7 @@ fn run(policy: &str, task: &str, seed: u64, dt: f64, best: &[Option<f64>]) -> Ru
         trials: best.len(),
         wall_s: 10.0,
         build_measure_s: 8.0 + seed as f64,
+        picks: Vec::new(),
     }
 }
 
@@ -141,6 +143,63 @@ fn text_and_json() {
         (c.tasks.clone(), c.thresholds.clone())
     );
     assert!(summarize(&runs(), &[1.5]).is_err());
+}
+
+/// `curve` with confirmed picks `(trial, measured, confirmed)`.
+fn confirmed(mut curve: RunCurve, picks: &[(usize, f64, f64)]) -> RunCurve {
+    curve.picks = picks
+        .iter()
+        .map(|&(trial, measured, confirmed)| Pick {
+            trial,
+            elapsed_s: trial as f64,
+            sketch: "s".into(),
+            assignment: format!("a={trial}"),
+            measured_gflops: measured,
+            confirmed_gflops: Some(confirmed),
+        })
+        .collect();
+    curve
+}
+
+#[test]
+fn confirmed_picks_decide_a_confirmed_task() {
+    let s = Some;
+    // Measured, gradient's lucky 120 at trial 4 is the reference and random never gets near
+    // it; re-measured, that pick is 80 and random's trial-3 pick (90) is the best.
+    let all = vec![
+        confirmed(
+            run(
+                "gradient",
+                "A",
+                0,
+                1.0,
+                &[s(50.0), s(70.0), s(70.0), s(120.0)],
+            ),
+            &[(1, 50.0, 55.0), (2, 70.0, 86.0), (4, 120.0, 80.0)],
+        ),
+        confirmed(
+            run("random", "A", 0, 1.0, &[s(60.0), s(60.0), s(88.0), s(88.0)]),
+            &[(1, 60.0, 60.0), (3, 88.0, 90.0)],
+        ),
+    ];
+    let c = summarize(&all, &[0.95]).unwrap();
+    assert!(c.tasks[0].confirmed);
+    assert_eq!(c.tasks[0].best_gflops, 90.0);
+    assert_eq!(c.tasks[0].best_policy.as_deref(), Some("random"));
+    // 95% of 90 = 85.5: gradient's trial-2 pick (86), random's trial 3.
+    check(&c, "gradient", 0.95, (1, 1, Some(2.0), Some(2.0), 2.0));
+    check(&c, "random", 0.95, (1, 1, Some(3.0), Some(3.0), 3.0));
+    // Final: the last pick, whatever an earlier one was worth.
+    let g = c.row("gradient").unwrap();
+    assert_eq!(g.final_best[0].mean_gflops, 80.0);
+    assert!(close(g.final_ratio_geomean, Some(80.0 / 90.0)));
+    assert!(c.to_text().contains("confirmed"));
+    // One unconfirmed run: the whole task is judged as measured.
+    let mut mixed = all.clone();
+    mixed[1].picks[0].confirmed_gflops = None;
+    let c = summarize(&mixed, &[0.95]).unwrap();
+    assert!(!c.tasks[0].confirmed);
+    assert_eq!(c.tasks[0].best_gflops, 120.0);
 }
 
 mod harness {
@@ -266,7 +325,7 @@ mod harness {
         assert!(reports.iter().all(|r| r.2 <= 12), "{reports:?}");
         assert_eq!(asked, reports.iter().map(|r| r.2).sum::<usize>());
         let best = out.comparison.tasks[0].best_gflops;
-        let finals = out.curves.iter().filter_map(|c| c.final_gflops());
+        let finals = out.curves.iter().filter_map(|c| c.final_gflops(false));
         assert_eq!(finals.fold(0.0, f64::max), best);
         assert_eq!(out.comparison.policies.len(), 3);
         // Deterministic apart from times: the same trials and bests again.
@@ -274,9 +333,68 @@ mod harness {
         let strip = |o: &tilegrad_search::BenchOutcome| {
             o.curves
                 .iter()
-                .map(|c| (c.policy.clone(), c.seed, c.trials, c.final_gflops()))
+                .map(|c| (c.policy.clone(), c.seed, c.trials, c.final_gflops(false)))
                 .collect::<Vec<_>>()
         };
         assert_eq!(strip(&out), strip(&again));
+    }
+
+    #[test]
+    fn confirmation_remeasures_every_runs_picks() {
+        let target = cpu();
+        let w: Workload = "matmul(M=64,N=64,K=64)".parse().unwrap();
+        let tasks = vec![TuneTask::new(w, 1.0, &target).unwrap()];
+        let config = BenchConfig {
+            policies: vec![PolicyKind::Random, PolicyKind::Evolutionary],
+            seeds: vec![3],
+            thresholds: vec![0.95],
+            tuner: TunerConfig {
+                max_trials: 12,
+                per_round: 4,
+                ..TunerConfig::default()
+            },
+            confirm: 3,
+        };
+        let mut m = Synthetic {
+            target: target.clone(),
+            asked: 0,
+        };
+        let mut trials = 0;
+        let out = compare_policies(
+            &target,
+            &tasks,
+            &config,
+            &mut |_| Ok(analytic()),
+            &mut m,
+            &mut |_, _| {},
+            &mut |_, r| trials += r.total_trials,
+        )
+        .unwrap();
+        let mut distinct: Vec<(String, String)> = out
+            .curves
+            .iter()
+            .flat_map(|c| {
+                c.picks
+                    .iter()
+                    .map(|p| (p.sketch.clone(), p.assignment.clone()))
+            })
+            .collect();
+        distinct.sort();
+        distinct.dedup();
+        assert!(!distinct.is_empty());
+        assert_eq!(m.asked, trials + 3 * distinct.len());
+        for c in &out.curves {
+            // One pick per improving round, the last one the run's best.
+            assert!(!c.picks.is_empty() && c.picks.len() <= 3, "{:?}", c.picks);
+            assert_eq!(
+                c.picks.last().map(|p| p.measured_gflops),
+                c.measured_final()
+            );
+            // The synthetic measurer answers the same again.
+            for p in &c.picks {
+                assert_eq!(p.confirmed_gflops, Some(p.measured_gflops), "{p:?}");
+            }
+        }
+        assert!(out.comparison.tasks[0].confirmed);
     }
 }

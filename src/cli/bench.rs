@@ -97,6 +97,11 @@ pub struct SearchArgs {
     /// untrained), `none` (untrained, seeded per run) or a saved model's path.
     #[arg(long, value_name = "MODEL", default_value = "auto", value_parser = super::model::parse_choice)]
     pub model: tilegrad_search::ModelChoice,
+    /// After each task, measure every schedule some run delivered as its best N more times
+    /// (interleaved over all runs) and judge the task on the medians; 0 judges on the runs'
+    /// own single measurements.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub confirm: usize,
     /// Also write the table and every run's curve as JSON here.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
@@ -165,6 +170,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
             gradient: a.gradient.unwrap_or_default(),
             ..TunerConfig::default()
         },
+        confirm: a.confirm,
         ..BenchConfig::default()
     };
     let runs = list.len() * config.seeds.len() * config.policies.len();
@@ -177,6 +183,12 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
         config.policies.len(),
         a.trials
     );
+    if a.confirm > 0 {
+        println!(
+            "confirm: every run's successive bests re-measured {} time(s) after each task",
+            a.confirm
+        );
+    }
     let first = super::model::resolve(&a.model, &target, 0)?;
     println!("model:  {}", first.source);
     let mut measurer = super::hardware::measurer(&resolved, a.threads)?;
@@ -192,6 +204,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
         b.enable_steady_tick(Duration::from_millis(200));
         b
     };
+    let per_task = config.seeds.len() * config.policies.len();
     let mut done_before = 0u64;
     let mut last_run = usize::MAX;
     let t = target.clone();
@@ -214,8 +227,16 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
                     id.task + 1
                 ));
             }
-            if let tilegrad_search::TuneEvent::RoundDone { trials, .. } = e {
-                bar.set_position(done_before + *trials as u64);
+            match e {
+                tilegrad_search::TuneEvent::RoundDone { trials, .. } => {
+                    bar.set_position(done_before + *trials as u64);
+                }
+                tilegrad_search::TuneEvent::Stopped { .. }
+                    if a.confirm > 0 && (id.index + 1) % per_task == 0 =>
+                {
+                    bar.set_message(format!("task {}: confirming the picks", id.task + 1));
+                }
+                _ => {}
             }
         },
         &mut |_, _| {},

@@ -1,0 +1,127 @@
+//! Confirmation of a benchmark's picks: every schedule that some run delivered as its best
+//! (at the end of a round) is measured again, `rounds` times, interleaved with the picks of
+//! every other run of the same task, and gets the median of those re-measurements.
+//!
+//! Why: on a shared machine one measurement can be off by tens of percent for seconds at a
+//! time (the CPU VM this project is developed on gives the same matmul kernel 57-129 GFLOP/s
+//! within minutes). A single lucky measurement then becomes the reference every policy is
+//! judged against, and which policy "reached 95 %" is decided by when the noise was kind. The
+//! re-measurements are made close together in time, in alternating order (forwards, then
+//! backwards), so drift of the machine hits every policy's picks alike.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tilegrad_measure::{MeasureInput, Measurer};
+
+use crate::report::BestSchedule;
+use crate::tuner::TuneTask;
+use crate::{Result, SearchError};
+
+/// A schedule one run delivered as its best, from the round that found it on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pick {
+    /// The task trial (1-based) that measured it.
+    pub trial: usize,
+    /// Seconds since the run started when it was measured.
+    pub elapsed_s: f64,
+    /// Sketch id.
+    pub sketch: String,
+    /// Assignment text.
+    pub assignment: String,
+    /// Throughput as measured during the run, GFLOP/s.
+    pub measured_gflops: f64,
+    /// Median throughput of the confirmation re-measurements, GFLOP/s (`None`: not
+    /// confirmed; `Some(0.0)`: every re-measurement failed).
+    #[serde(default)]
+    pub confirmed_gflops: Option<f64>,
+}
+
+impl Pick {
+    /// The pick of a task's new best.
+    pub fn of(best: &BestSchedule) -> Pick {
+        Pick {
+            trial: best.trial,
+            elapsed_s: best.elapsed_s,
+            sketch: best.sketch.clone(),
+            assignment: best.assignment.clone(),
+            measured_gflops: best.gflops,
+            confirmed_gflops: None,
+        }
+    }
+
+    fn key(&self) -> (String, String) {
+        (self.sketch.clone(), self.assignment.clone())
+    }
+}
+
+/// Re-measures every distinct pick of `picks` (all runs of `task`) `rounds` times and sets
+/// each pick's `confirmed_gflops` to the median over the rounds. A pick whose sketch or
+/// assignment does not belong to `task` is an error; a re-measurement that fails counts as
+/// 0 GFLOP/s in the median.
+pub fn confirm_picks(
+    task: &TuneTask,
+    picks: &mut [&mut Pick],
+    rounds: usize,
+    measurer: &mut dyn Measurer,
+) -> Result<()> {
+    if rounds == 0 || picks.is_empty() {
+        return Ok(());
+    }
+    let mut distinct: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut batch = Vec::new();
+    for p in picks.iter() {
+        if distinct.contains_key(&p.key()) {
+            continue;
+        }
+        let sketch = task
+            .sketches
+            .iter()
+            .find(|s| s.id == p.sketch)
+            .ok_or_else(|| {
+                SearchError::Task(format!("no sketch `{}` in `{}`", p.sketch, task.workload))
+            })?;
+        let assignment = sketch
+            .space
+            .parse_assignment(&p.assignment)
+            .map_err(|e| SearchError::Task(format!("pick `{}`: {e}", p.assignment)))?;
+        distinct.insert(p.key(), batch.len());
+        batch.push(MeasureInput {
+            sketch: Arc::clone(sketch),
+            assignment,
+        });
+    }
+    let flops = task.workload.flops();
+    let mut gflops: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); batch.len()];
+    for round in 0..rounds {
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..batch.len()).collect()
+        } else {
+            (0..batch.len()).rev().collect()
+        };
+        let inputs: Vec<MeasureInput> = order.iter().map(|&i| batch[i].clone()).collect();
+        for (&i, result) in order.iter().zip(measurer.measure(&inputs)) {
+            let g = match result {
+                Ok(m) if m.timing.median_s > 0.0 => flops / m.timing.median_s / 1e9,
+                _ => 0.0,
+            };
+            gflops[i].push(g);
+        }
+    }
+    for p in picks.iter_mut() {
+        let values = &mut gflops[distinct[&p.key()]];
+        values.sort_by(f64::total_cmp);
+        p.confirmed_gflops = Some(median(values));
+    }
+    Ok(())
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
