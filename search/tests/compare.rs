@@ -208,8 +208,8 @@ mod harness {
     use tilegrad_cost_model::{AnalyticConfig, AnalyticModel};
     use tilegrad_measure::{MeasureInput, MeasureResult, Measurement, Measurer, Timing};
     use tilegrad_search::{
-        compare_policies, feature_spec, BenchConfig, ColdStart, PolicyKind, TuneTask, TunerConfig,
-        TunerModel,
+        compare_policies, feature_spec, BenchConfig, BenchOutcome, ColdStart, PolicyKind, TuneTask,
+        TunerConfig, TunerModel,
     };
     use tilegrad_symbolic::features::FEATURE_NAMES;
     use tilegrad_symbolic::{CpuSpec, Target, TargetSpec};
@@ -276,11 +276,32 @@ mod harness {
         TunerModel::Single(Box::new(m))
     }
 
-    #[test]
-    fn runs_every_policy_seed_and_task_within_budget() {
+    /// The harness on matmul 64^3 with the synthetic measurer: the outcome, each run's
+    /// (policy, seed, trials) in run order, and how many candidates were measured.
+    fn bench(config: &BenchConfig) -> (BenchOutcome, Vec<(PolicyKind, u64, usize)>, usize) {
         let target = cpu();
         let w: Workload = "matmul(M=64,N=64,K=64)".parse().unwrap();
         let tasks = vec![TuneTask::new(w, 1.0, &target).unwrap()];
+        let mut m = Synthetic {
+            target: target.clone(),
+            asked: 0,
+        };
+        let mut reports = Vec::new();
+        let out = compare_policies(
+            &target,
+            &tasks,
+            config,
+            &mut |_| Ok(analytic()),
+            &mut m,
+            &mut |_, _| {},
+            &mut |id, r| reports.push((id.policy, id.seed, r.total_trials)),
+        )
+        .unwrap();
+        (out, reports, m.asked)
+    }
+
+    #[test]
+    fn runs_every_policy_seed_and_task_within_budget() {
         let gradient = tilegrad_search::GradientConfig {
             n_starts: 8,
             n_steps: 10,
@@ -298,24 +319,7 @@ mod harness {
             },
             ..BenchConfig::default()
         };
-        let go = || {
-            let mut m = Synthetic {
-                target: target.clone(),
-                asked: 0,
-            };
-            let mut reports = Vec::new();
-            let out = compare_policies(
-                &target,
-                &tasks,
-                &config,
-                &mut |_| Ok(analytic()),
-                &mut m,
-                &mut |_, _| {},
-                &mut |id, r| reports.push((id.policy, id.seed, r.total_trials)),
-            )
-            .unwrap();
-            (out, reports, m.asked)
-        };
+        let go = || bench(&config);
         let (out, reports, asked) = go();
         assert_eq!(out.curves.len(), 6);
         let order: Vec<(PolicyKind, u64)> = reports.iter().map(|r| (r.0, r.1)).collect();
@@ -330,7 +334,7 @@ mod harness {
         assert_eq!(out.comparison.policies.len(), 3);
         // Deterministic apart from times: the same trials and bests again.
         let (again, _, _) = go();
-        let strip = |o: &tilegrad_search::BenchOutcome| {
+        let strip = |o: &BenchOutcome| {
             o.curves
                 .iter()
                 .map(|c| (c.policy.clone(), c.seed, c.trials, c.final_gflops(false)))
@@ -341,9 +345,6 @@ mod harness {
 
     #[test]
     fn confirmation_remeasures_every_runs_picks() {
-        let target = cpu();
-        let w: Workload = "matmul(M=64,N=64,K=64)".parse().unwrap();
-        let tasks = vec![TuneTask::new(w, 1.0, &target).unwrap()];
         let config = BenchConfig {
             policies: vec![PolicyKind::Random, PolicyKind::Evolutionary],
             seeds: vec![3],
@@ -355,21 +356,8 @@ mod harness {
             },
             confirm: 3,
         };
-        let mut m = Synthetic {
-            target: target.clone(),
-            asked: 0,
-        };
-        let mut trials = 0;
-        let out = compare_policies(
-            &target,
-            &tasks,
-            &config,
-            &mut |_| Ok(analytic()),
-            &mut m,
-            &mut |_, _| {},
-            &mut |_, r| trials += r.total_trials,
-        )
-        .unwrap();
+        let (out, reports, asked) = bench(&config);
+        let trials: usize = reports.iter().map(|r| r.2).sum();
         let mut distinct: Vec<(String, String)> = out
             .curves
             .iter()
@@ -382,7 +370,7 @@ mod harness {
         distinct.sort();
         distinct.dedup();
         assert!(!distinct.is_empty());
-        assert_eq!(m.asked, trials + 3 * distinct.len());
+        assert_eq!(asked, trials + 3 * distinct.len());
         for c in &out.curves {
             // One pick per improving round, the last one the run's best.
             assert!(!c.picks.is_empty() && c.picks.len() <= 3, "{:?}", c.picks);
