@@ -172,18 +172,7 @@ fn launch_configuration_follows_the_tree() {
 #[test]
 fn errors_are_typed() {
     let w: Workload = "matmul(M=8,N=8,K=8)".parse().unwrap();
-    let cpu = Target {
-        name: "test cpu".into(),
-        spec: TargetSpec::Cpu(CpuSpec {
-            cores: 2,
-            simd_bytes: 32,
-            l1_bytes: 32 << 10,
-            l2_bytes: 1 << 20,
-            l3_bytes: 8 << 20,
-            mem_bandwidth: 20e9,
-            peak_fp32: 2e11,
-        }),
-    };
+    let cpu = Target::example_cpu();
     let s = &sketches(&w, &h100()).unwrap()[0];
     let a = s.sample(&mut ChaCha8Rng::seed_from_u64(1)).unwrap();
     let tree = s.instantiate(&a).unwrap();

@@ -216,18 +216,7 @@ mod harness {
     use tilegrad_templates::Workload;
 
     fn cpu() -> Target {
-        Target {
-            name: "test cpu".into(),
-            spec: TargetSpec::Cpu(CpuSpec {
-                cores: 2,
-                simd_bytes: 32,
-                l1_bytes: 32 << 10,
-                l2_bytes: 1 << 20,
-                l3_bytes: 8 << 20,
-                mem_bandwidth: 20e9,
-                peak_fp32: 2e11,
-            }),
-        }
+        Target::example_cpu()
     }
 
     /// Latency from the assignment text (FNV-1a): deterministic, any candidate answered.

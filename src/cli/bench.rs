@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{ArgGroup, Args, Subcommand};
+use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tilegrad_search::compare;
 use tilegrad_search::compare_run::{compare_policies, BenchConfig, BenchOutcome};
 use tilegrad_search::TunerConfig;
 
-use super::tune::tasks::{self, TaskSource};
+use super::tune::tasks;
 use super::tune::{tune_tasks, Policy};
 use super::util::{bad_input, parse_duration};
 
@@ -47,22 +47,10 @@ pub struct SummarizeArgs {
 
 /// Arguments of `tilegrad bench search`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("what").required(true).args(["workload", "network", "file"])))]
 pub struct SearchArgs {
-    /// A workload in canonical text form, e.g. `matmul(M=512,N=512,K=512)`.
-    pub workload: Option<String>,
-    /// A shipped network (see `tilegrad networks`).
-    #[arg(long, value_name = "NAME")]
-    pub network: Option<String>,
-    /// Batch size of `--network`.
-    #[arg(long, value_name = "B", default_value_t = 1, requires = "network")]
-    pub batch: u32,
-    /// A file of workloads: `<weight> <workload>` or `<workload>` per line.
-    #[arg(long, value_name = "PATH")]
-    pub file: Option<PathBuf>,
-    /// Only the first N tasks.
-    #[arg(long, value_name = "N")]
-    pub tasks: Option<usize>,
+    /// The tasks compared on.
+    #[command(flatten)]
+    pub what: tasks::TaskArgs,
     /// Where to measure: `auto`, `cpu`, `cuda[:N]` or a GPU preset (must match the GPU).
     #[arg(long, default_value = "auto")]
     pub target: String,
@@ -144,12 +132,7 @@ fn summarize(a: &SummarizeArgs) -> anyhow::Result<()> {
 }
 
 fn search(a: &SearchArgs) -> anyhow::Result<()> {
-    let src = TaskSource {
-        workload: a.workload.as_deref(),
-        network: a.network.as_deref().map(|n| (n, a.batch)),
-        file: a.file.as_deref(),
-    };
-    let list = tasks::load(&src, a.tasks)?;
+    let list = a.what.load()?;
     if a.policies.is_empty() || a.seeds.is_empty() {
         return Err(bad_input(
             "bench search needs at least one policy and one seed",

@@ -159,6 +159,24 @@ impl Target {
         })
     }
 
+    /// A fixed 2-core AVX2 CPU named `test cpu` (32 KiB L1, 1 MiB L2, 8 MiB L3, 20 GB/s,
+    /// 200 GFLOP/s): for tests, examples and golden files that must not depend on the host
+    /// (the host's own description comes from `tilegrad_measure::host_cpu`).
+    pub fn example_cpu() -> Target {
+        Target {
+            name: "test cpu".into(),
+            spec: TargetSpec::Cpu(CpuSpec {
+                cores: 2,
+                simd_bytes: 32,
+                l1_bytes: 32 << 10,
+                l2_bytes: 1 << 20,
+                l3_bytes: 8 << 20,
+                mem_bandwidth: 20e9,
+                peak_fp32: 2e11,
+            }),
+        }
+    }
+
     /// The GPU limits, if this is a CUDA target.
     pub fn gpu(&self) -> Option<&GpuSpec> {
         match &self.spec {

@@ -18,18 +18,7 @@ use tilegrad_templates::testing::{check_sketch, compare, small_workloads};
 use tilegrad_templates::{sketches, Sketch, SketchRule, Workload};
 
 fn cpu() -> Target {
-    Target {
-        name: "test cpu".into(),
-        spec: TargetSpec::Cpu(CpuSpec {
-            cores: 2,
-            simd_bytes: 32,
-            l1_bytes: 32 << 10,
-            l2_bytes: 1 << 20,
-            l3_bytes: 8 << 20,
-            mem_bandwidth: 20e9,
-            peak_fp32: 2e11,
-        }),
-    }
+    Target::example_cpu()
 }
 
 fn cpu_sketches(text: &str) -> Vec<Sketch> {

@@ -11,18 +11,7 @@ use tilegrad_symbolic::{Assignment, CpuSpec, Target, TargetSpec};
 use tilegrad_templates::{sketches, Sketch, Workload};
 
 pub fn cpu() -> Target {
-    Target {
-        name: "test cpu".into(),
-        spec: TargetSpec::Cpu(CpuSpec {
-            cores: 2,
-            simd_bytes: 32,
-            l1_bytes: 32 << 10,
-            l2_bytes: 1 << 20,
-            l3_bytes: 8 << 20,
-            mem_bandwidth: 20e9,
-            peak_fp32: 2e11,
-        }),
-    }
+    Target::example_cpu()
 }
 
 /// Deterministic latency: a bowl in log space around 4 (every 13th assignment, by a hash

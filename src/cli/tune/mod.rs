@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{ArgGroup, Args, ValueEnum};
+use clap::{Args, ValueEnum};
 use tilegrad_datasets::{Record, Task, TuningLog};
 use tilegrad_measure::record::target_info;
 use tilegrad_search::{GradientConfig, PolicyKind, Report, TuneTask, Tuner, TunerConfig};
@@ -49,22 +49,10 @@ impl Policy {
 
 /// Arguments of `tilegrad tune`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("what").required(true).args(["workload", "network", "file"])))]
 pub struct TuneArgs {
-    /// A workload in canonical text form, e.g. `matmul(M=512,N=512,K=512)`.
-    pub workload: Option<String>,
-    /// A shipped network (see `tilegrad networks`), e.g. `resnet50`.
-    #[arg(long, value_name = "NAME")]
-    pub network: Option<String>,
-    /// Batch size of `--network`.
-    #[arg(long, value_name = "B", default_value_t = 1, requires = "network")]
-    pub batch: u32,
-    /// A file of workloads: `<weight> <workload>` or `<workload>` per line, `#` comments.
-    #[arg(long, value_name = "PATH")]
-    pub file: Option<PathBuf>,
-    /// Tune only the first N tasks (of a network or file), for short runs.
-    #[arg(long, value_name = "N")]
-    pub tasks: Option<usize>,
+    /// What to tune.
+    #[command(flatten)]
+    pub what: tasks::TaskArgs,
     /// Where to measure: `auto` (the first GPU, else the CPU), `cpu`, `cuda`, `cuda:N`, or a
     /// GPU preset name (the attached GPU must then match it).
     #[arg(long, default_value = "auto")]
@@ -160,12 +148,8 @@ pub fn tune_tasks(tasks: &[Task], target: &Target) -> anyhow::Result<Vec<TuneTas
 
 /// Runs the command.
 pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
-    let src = TaskSource {
-        workload: args.workload.as_deref(),
-        network: args.network.as_deref().map(|n| (n, args.batch)),
-        file: args.file.as_deref(),
-    };
-    let tasks = tasks::load(&src, args.tasks)?;
+    let src = args.what.source();
+    let tasks = args.what.load()?;
     let resolved = super::target::measurable(&args.target, args.threads)?;
     let target = resolved.target.clone();
     let slug = resolved

@@ -1,11 +1,49 @@
 //! The task list of `tilegrad tune`: one workload, a shipped network, or a file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use clap::{ArgGroup, Args};
 use tilegrad_datasets::{networks, Task};
 
 use crate::cli::util::{bad_input, parse_workload, BadInput};
+
+/// The task-list arguments shared by `tune` and `bench search`: exactly one of a workload,
+/// `--network` or `--file`, and an optional `--tasks` limit.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["workload", "network", "file"])))]
+pub struct TaskArgs {
+    /// A workload in canonical text form, e.g. `matmul(M=512,N=512,K=512)`.
+    pub workload: Option<String>,
+    /// A shipped network (see `tilegrad networks`), e.g. `resnet50`.
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// Batch size of `--network`.
+    #[arg(long, value_name = "B", default_value_t = 1, requires = "network")]
+    pub batch: u32,
+    /// A file of workloads: `<weight> <workload>` or `<workload>` per line, `#` comments.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Only the first N tasks (of a network or file), for short runs.
+    #[arg(long, value_name = "N")]
+    pub tasks: Option<usize>,
+}
+
+impl TaskArgs {
+    /// Where the tasks come from.
+    pub fn source(&self) -> TaskSource<'_> {
+        TaskSource {
+            workload: self.workload.as_deref(),
+            network: self.network.as_deref().map(|n| (n, self.batch)),
+            file: self.file.as_deref(),
+        }
+    }
+
+    /// Loads the tasks (see [`load`]).
+    pub fn load(&self) -> anyhow::Result<Vec<Task>> {
+        load(&self.source(), self.tasks)
+    }
+}
 
 /// Where the tasks come from (exactly one of the three is given; clap enforces it).
 #[derive(Debug, Clone, Default)]
