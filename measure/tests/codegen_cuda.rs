@@ -9,7 +9,7 @@ use tilegrad_measure::codegen::cuda::emit;
 use tilegrad_measure::{
     compile_cuda, compile_cuda_batch, nvrtc_available, CudaImageKind, MeasureError, NvrtcOptions,
 };
-use tilegrad_symbolic::{CpuSpec, Target, TargetSpec};
+use tilegrad_symbolic::Target;
 use tilegrad_templates::{sketches, Workload};
 
 /// (file label, workload): one per operator family of the goldens.

@@ -29,7 +29,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::confirm::Pick;
+use crate::confirm::{pick_noise, Pick, PickNoise};
 use crate::report::Report;
 use crate::{Result, SearchError};
 
@@ -222,6 +222,9 @@ pub struct Comparison {
     pub tasks: Vec<TaskRef>,
     /// One row per policy, in first-seen order.
     pub policies: Vec<PolicyRow>,
+    /// Measured against confirmed throughput of the runs' picks (when some were confirmed).
+    #[serde(default)]
+    pub noise: Option<PickNoise>,
 }
 
 fn geomean(xs: &[f64]) -> Option<f64> {
@@ -284,6 +287,7 @@ pub fn summarize(runs: &[RunCurve], thresholds: &[f64]) -> Result<Comparison> {
         thresholds: thresholds.to_vec(),
         tasks,
         policies,
+        noise: pick_noise(runs),
     })
 }
 
@@ -431,6 +435,20 @@ impl Comparison {
                 opt(p.final_ratio_geomean, 3),
                 p.search_overhead_share
                     .map_or("-".into(), |o| format!("{:.1}%", o * 100.0)),
+            );
+        }
+        if let Some(n) = &self.noise {
+            let _ = writeln!(
+                s,
+                "confirmation: {} picks of {} runs measured {:.3}x their confirmed speed \
+                 (median); {} of {} pick changes were slower when confirmed; {} runs ended \
+                 below their own best pick",
+                n.picks,
+                n.runs,
+                n.measured_over_confirmed,
+                n.slower_changes,
+                n.changes,
+                n.runs_ending_below_own_best
             );
         }
         s.push_str(

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tilegrad_measure::{MeasureInput, Measurer};
 
+use crate::compare::RunCurve;
 use crate::report::BestSchedule;
 use crate::tuner::TuneTask;
 use crate::{Result, SearchError};
@@ -124,4 +125,68 @@ fn median(sorted: &[f64]) -> f64 {
     } else {
         (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
     }
+}
+
+/// How far the runs' own measurements of their picks were from the confirmed ones: the
+/// measure of how much a single timing can be trusted on the machine benchmarked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PickNoise {
+    /// Confirmed picks over all runs.
+    pub picks: usize,
+    /// Median over picks of measured / confirmed throughput (> 1: the picks were measured
+    /// luckier than they are, the winner's curse of taking the best of many noisy timings).
+    pub measured_over_confirmed: f64,
+    /// Changes of pick (a run replacing its best by a faster-measured schedule).
+    pub changes: usize,
+    /// Of which the new pick was slower when confirmed.
+    pub slower_changes: usize,
+    /// Runs whose last pick is not their fastest confirmed pick.
+    pub runs_ending_below_own_best: usize,
+    /// Runs with confirmed picks.
+    pub runs: usize,
+}
+
+/// The [`PickNoise`] of every run whose picks are all confirmed (`None` if there is none).
+pub fn pick_noise(runs: &[RunCurve]) -> Option<PickNoise> {
+    let confirmed: Vec<Vec<(f64, f64)>> = runs
+        .iter()
+        .filter(|r| !r.picks.is_empty() && r.is_confirmed())
+        .map(|r| {
+            r.picks
+                .iter()
+                .map(|p| (p.measured_gflops, p.confirmed_gflops.unwrap_or(0.0)))
+                .collect()
+        })
+        .collect();
+    if confirmed.is_empty() {
+        return None;
+    }
+    let mut ratios: Vec<f64> = confirmed
+        .iter()
+        .flatten()
+        .filter(|(_, c)| *c > 0.0)
+        .map(|(m, c)| m / c)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let changes = confirmed.iter().map(|p| p.len() - 1).sum();
+    let slower_changes = confirmed
+        .iter()
+        .flat_map(|p| p.windows(2).filter(|w| w[1].1 < w[0].1))
+        .count();
+    let runs_ending_below_own_best = confirmed
+        .iter()
+        .filter(|p| p.iter().any(|x| x.1 > p[p.len() - 1].1))
+        .count();
+    Some(PickNoise {
+        picks: confirmed.iter().map(Vec::len).sum(),
+        measured_over_confirmed: if ratios.is_empty() {
+            f64::NAN
+        } else {
+            median(&ratios)
+        },
+        changes,
+        slower_changes,
+        runs_ending_below_own_best,
+        runs: confirmed.len(),
+    })
 }

@@ -194,11 +194,23 @@ fn confirmed_picks_decide_a_confirmed_task() {
     assert_eq!(g.final_best[0].mean_gflops, 80.0);
     assert!(close(g.final_ratio_geomean, Some(80.0 / 90.0)));
     assert!(c.to_text().contains("confirmed"));
+    // Picks measured/confirmed: 50/55, 70/86, 120/80, 60/60, 88/90; gradient's second change
+    // (86 -> 80) was slower when confirmed, so it ends below its own best; median ratio 88/90.
+    let n = c.noise.as_ref().unwrap();
+    assert_eq!((n.picks, n.runs, n.changes, n.slower_changes), (5, 2, 3, 1));
+    assert_eq!(n.runs_ending_below_own_best, 1);
+    assert!(close(Some(n.measured_over_confirmed), Some(88.0 / 90.0)));
+    assert!(
+        c.to_text().contains("1 of 3 pick changes were slower"),
+        "{}",
+        c.to_text()
+    );
     // One unconfirmed run: the whole task is judged as measured.
     let mut mixed = all.clone();
     mixed[1].picks[0].confirmed_gflops = None;
     let c = summarize(&mixed, &[0.95]).unwrap();
     assert!(!c.tasks[0].confirmed);
+    assert_eq!(c.noise.as_ref().map(|n| n.runs), Some(1));
     assert_eq!(c.tasks[0].best_gflops, 120.0);
 }
 
@@ -212,7 +224,7 @@ mod harness {
         TunerConfig, TunerModel,
     };
     use tilegrad_symbolic::features::FEATURE_NAMES;
-    use tilegrad_symbolic::{CpuSpec, Target, TargetSpec};
+    use tilegrad_symbolic::Target;
     use tilegrad_templates::Workload;
 
     fn cpu() -> Target {

@@ -13,7 +13,7 @@ use tilegrad_cost_model::{
 use tilegrad_search::model_objective::values_of;
 use tilegrad_search::{feature_spec, ModelObjective, ModelRef, Objective};
 use tilegrad_symbolic::features::FEATURE_NAMES;
-use tilegrad_symbolic::{CpuSpec, Mode, Target, TargetSpec};
+use tilegrad_symbolic::{Mode, Target};
 use tilegrad_templates::{sketches, Sketch, Workload};
 
 fn cpu() -> Target {

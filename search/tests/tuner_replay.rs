@@ -16,7 +16,7 @@ use tilegrad_search::{
     feature_spec, GradientConfig, PolicyKind, StopReason, TuneEvent, TuneOutcome, TuneTask, Tuner,
     TunerConfig, TunerModel,
 };
-use tilegrad_symbolic::{Assignment, CpuSpec, Target, TargetSpec};
+use tilegrad_symbolic::{Assignment, Target};
 use tilegrad_templates::{sketches, Workload};
 
 fn cpu() -> Target {

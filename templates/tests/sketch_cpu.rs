@@ -8,8 +8,8 @@ use rand_chacha::ChaCha8Rng;
 
 use tilegrad_symbolic::looptree::AllocSite;
 use tilegrad_symbolic::{
-    interpret, substitute, substitute_many, BufferId, CpuSpec, ExprArena, ExprId, LoopKind,
-    LoopTree, Scope, Stmt, StoreKind, Target, TargetSpec, TreeBuilder, Var,
+    interpret, substitute, substitute_many, BufferId, ExprArena, ExprId, LoopKind, LoopTree, Scope,
+    Stmt, StoreKind, Target, TreeBuilder, Var,
 };
 use tilegrad_templates::reference::reference;
 use tilegrad_templates::rules::cpu_simple::CpuSimple;

@@ -7,7 +7,7 @@ use tilegrad_datasets::{Provenance, Record};
 use tilegrad_measure::record::{record_of, target_info};
 use tilegrad_measure::{MeasureError, MeasureInput, MeasureResult, Measurement, Timing, WrongKind};
 use tilegrad_search::pretrain::PretrainConfig;
-use tilegrad_symbolic::{Assignment, CpuSpec, Target, TargetSpec};
+use tilegrad_symbolic::{Assignment, Target};
 use tilegrad_templates::{sketches, Sketch, Workload};
 
 pub fn cpu() -> Target {
