@@ -70,13 +70,25 @@ fn tune_then_best_export_report_replay_and_db() {
         .expect("a log under tilegrad-out/");
     let report = log.with_extension("report.json");
     assert!(report.exists(), "{}", report.display());
-    let lines = std::fs::read_to_string(&log).unwrap().lines().count();
-    assert_eq!(lines, 12, "one log line per trial");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let confirms = text
+        .lines()
+        .filter(|l| l.contains(r#""policy":"confirm""#))
+        .count();
+    assert_eq!(
+        text.lines().count() - confirms,
+        12,
+        "one log line per trial"
+    );
+    assert!(
+        confirms >= 1,
+        "the first best is confirmed (--confirm-best 2)"
+    );
 
     // The database holds every record.
     let (stats, _) = run_in(d, &["db", "stats", "--json"], 0);
     let stats = json(&stats);
-    assert_eq!(stats["records"], 12, "{stats}");
+    assert_eq!(stats["records"], 12 + confirms, "{stats}");
     assert_eq!(stats["workloads"], 1, "{stats}");
 
     // best: the schedule, its time, exact lookup, the source.
@@ -172,8 +184,9 @@ fn tune_then_best_export_report_replay_and_db() {
         ],
         0,
     );
+    let n = 12 + confirms;
     assert!(
-        imp.contains("12 record(s), 12 added, 0 already present"),
+        imp.contains(&format!("{n} record(s), {n} added, 0 already present")),
         "{imp}"
     );
     let (imp, _) = run_in(
@@ -188,7 +201,7 @@ fn tune_then_best_export_report_replay_and_db() {
         0,
     );
     assert!(
-        imp.contains("12 record(s), 0 added, 12 already present"),
+        imp.contains(&format!("{n} record(s), 0 added, {n} already present")),
         "{imp}"
     );
     let small = d.join("small.db");

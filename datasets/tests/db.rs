@@ -344,3 +344,45 @@ fn open_refuses_missing_files_newer_schemas_and_non_databases() {
     std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
     assert!(ScheduleDb::open(&junk).is_err());
 }
+
+/// A head-to-head record (the tuner's re-measurement) of candidate `i`, at time `at`.
+fn confirm(
+    i: u32,
+    t: &tilegrad_datasets::TargetInfo,
+    median_s: f64,
+    at: f64,
+) -> tilegrad_datasets::Record {
+    let mut r = ok(W1, t, i, median_s);
+    r.provenance.policy = "confirm".into();
+    r.provenance.timestamp = at;
+    r
+}
+
+#[test]
+fn a_later_confirmation_supersedes_a_candidates_earlier_records() {
+    let (dir, mut db) = temp_db();
+    let t = cpu("x86_64", "Test CPU", 2);
+    // Candidate 1 measured lucky at 1 ms, candidate 2 at 2 ms; re-measured, 1 takes 3 ms.
+    let (one, two) = (ok(W1, &t, 1, 1e-3), ok(W1, &t, 2, 2e-3));
+    let later = one.provenance.timestamp + 100.0;
+    db.commit_all(&[one.clone(), two.clone(), confirm(1, &t, 3e-3, later)])
+        .unwrap();
+    let best = db.best(W1.1, &t).unwrap();
+    assert_eq!(best.record().map(|r| &r.assignment), Some(&two.assignment));
+    let top = db.top_k(W1.1, &t.key, 5).unwrap();
+    let ranked: Vec<f64> = top.iter().filter_map(|r| r.median_s()).collect();
+    assert_eq!(
+        ranked,
+        vec![2e-3, 3e-3],
+        "the lucky 1 ms is no longer served"
+    );
+    let dest = dir.path().join("distilled.db");
+    db.distill(&dest).unwrap();
+    let d = ScheduleDb::open_existing(&dest).unwrap();
+    assert_eq!(d.best(W1.1, &t).unwrap(), best);
+    // A confirmation that the candidate is faster makes it the best, at its confirmed time.
+    db.commit_all(&[confirm(1, &t, 1.5e-3, later + 1.0)])
+        .unwrap();
+    let best = db.best(W1.1, &t).unwrap();
+    assert_eq!(best.record().and_then(|r| r.median_s()), Some(1.5e-3));
+}

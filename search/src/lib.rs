@@ -60,5 +60,5 @@ pub use report_builder::{ReportBuilder, RoundStats, TaskInfo, Trial, TrialResult
 pub use scheduler::{SchedulerConfig, TaskScheduler};
 pub use tuner::{
     ColdStart, ModelChoice, PolicyKind, ResolvedModel, ResumeStats, StopReason, TuneEvent,
-    TuneOutcome, TuneTask, Tuner, TunerConfig, TunerModel,
+    TuneOutcome, TuneTask, Tuner, TunerConfig, TunerModel, CONFIRM_POLICY,
 };

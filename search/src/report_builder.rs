@@ -3,7 +3,7 @@
 //! Pure bookkeeping, no clock: the tuner passes every time it measured. Usage:
 //! ```text
 //! let mut b = ReportBuilder::new(meta, tasks)?;      // before the first round
-//! b.round(task, RoundStats { elapsed_s, time, trials })?;   // after every round
+//! b.round(task, RoundStats { elapsed_s, time, trials, best: None })?;   // after every round
 //! let progress = b.snapshot(wall_s);                  // any time
 //! let report = b.finish("trial_budget", wall_s);      // at the end
 //! ```
@@ -71,6 +71,9 @@ pub struct RoundStats {
     pub time: TimeSplit,
     /// The round's measurements, in measurement order.
     pub trials: Vec<Trial>,
+    /// The task's best after the round when the tuner confirmed it by re-measurement: it
+    /// replaces the best the trials imply, on the curve from the point where that changed.
+    pub best: Option<BestSchedule>,
 }
 
 /// Collects rounds into a [`Report`] (see the [module docs](self)).
@@ -141,6 +144,7 @@ impl ReportBuilder {
         let round = r.rounds;
         let t = &mut r.tasks[task];
         let mut successes = 0;
+        let before = t.best.as_ref().map(|b| b.median_s);
         for trial in &stats.trials {
             t.trials += 1;
             r.total_trials += 1;
@@ -171,6 +175,17 @@ impl ReportBuilder {
                 best_latency_s: t.best.as_ref().map(|b| b.median_s),
                 best_gflops: t.best.as_ref().map(|b| b.gflops),
             });
+        }
+        if let Some(b) = &stats.best {
+            let from = t.curve.len() - stats.trials.len();
+            for p in t.curve[from..]
+                .iter_mut()
+                .filter(|p| p.best_latency_s != before)
+            {
+                p.best_latency_s = Some(b.median_s);
+                p.best_gflops = Some(b.gflops);
+            }
+            t.best = Some(b.clone());
         }
         t.time.add(&stats.time);
         r.time.add(&stats.time);

@@ -70,11 +70,13 @@ fn built() -> Report {
         elapsed_s: 1.0,
         time: time(0.1, 0.3, 0.5, 0.0),
         trials: vec![ok("a=1", 1.0, 0.03125), failed("a=2", "build_error")],
+        best: None,
     };
     let r1 = RoundStats {
         elapsed_s: 2.0,
         time: time(0.1, 0.2, 0.4, 0.1),
         trials: vec![ok("b=1", 1.0, 0.01), ok("b=2", 2.0, 0.02)],
+        best: None,
     };
     let mut late = ok("a=4", 3.0, 0.015625);
     late.elapsed_s = Some(2.5);
@@ -82,6 +84,7 @@ fn built() -> Report {
         elapsed_s: 3.0,
         time: time(0.2, 0.2, 0.3, 0.1),
         trials: vec![late, failed("a=3", "wrong_answer")],
+        best: None,
     };
     b.round(0, r0).unwrap();
     assert_eq!(b.snapshot(1.5).meta.stop_reason, None);

@@ -66,6 +66,11 @@ pub struct SearchArgs {
     /// Candidates measured per round.
     #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
     pub per_round: u64,
+    /// Before a candidate measured faster than the best replaces it, measure both N more
+    /// times, alternating, and keep the faster by the median (0: one timing decides). The
+    /// re-measurements are logged (`provenance.policy = "confirm"`) but are not trials.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub confirm_best: usize,
     /// Policies to compare (comma-separated).
     #[arg(
         long,
@@ -151,6 +156,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
             time_limit_s: a.time_limit,
             per_round: a.per_round as usize,
             gradient: a.gradient.unwrap_or_default(),
+            confirm_best: a.confirm_best,
             ..TunerConfig::default()
         },
         confirm: a.confirm,

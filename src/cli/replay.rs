@@ -81,7 +81,13 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     for w in &contents.warnings {
         eprintln!("warning: {w}");
     }
-    let records = contents.records;
+    // The tuner's head-to-head re-measurements are not trials and the search never saw
+    // them: the replay answers each candidate with its own measurement.
+    let records: Vec<Record> = contents
+        .records
+        .into_iter()
+        .filter(|r| r.provenance.policy != tilegrad_search::CONFIRM_POLICY)
+        .collect();
     let first = records
         .first()
         .ok_or_else(|| bad_input(format!("{} has no records", args.log.display())))?;

@@ -13,7 +13,10 @@
 //!    records on incompatible targets). Never a silent fallback.
 //!
 //! A record is *usable* only if its outcome is `Ok` with a finite positive median: failed
-//! builds, crashes, timeouts and wrong answers are never returned.
+//! builds, crashes, timeouts and wrong answers are never returned. And only while no later
+//! head-to-head record of the same candidate exists (`policy = 'confirm'`: the tuner measured
+//! a would-be best again, and that record's median is the candidate's time from then on): a
+//! lucky single timing is not served once it has been contradicted.
 
 use std::collections::BTreeMap;
 
@@ -71,7 +74,13 @@ pub fn target_family(t: &TargetInfo) -> String {
     t.key.split('/').nth(1).unwrap_or("").to_string()
 }
 
-const USABLE: &str = "r.rank_s IS NOT NULL";
+/// A record that can be served: a success (`rank_s` set) that no later head-to-head record
+/// of the same candidate (`policy = 'confirm'`, written by the tuner when it re-measures a
+/// would-be best) supersedes. With alias `r` for `records`.
+pub(crate) const USABLE: &str = "r.rank_s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM records c \
+     WHERE c.policy = 'confirm' AND c.workload_id = r.workload_id \
+     AND c.target_id = r.target_id AND c.sketch = r.sketch AND c.assignment = r.assignment \
+     AND (c.timestamp > r.timestamp OR (c.timestamp = r.timestamp AND c.id > r.id)))";
 
 impl ScheduleDb {
     /// The best usable record of `workload_key` for `target`, by the policy of the module

@@ -1,5 +1,6 @@
 //! Filling and reshaping databases: log import, merge, distill.
 
+use super::lookup::USABLE;
 use std::path::Path;
 
 use super::{row, sql_err, ScheduleDb};
@@ -88,10 +89,12 @@ impl ScheduleDb {
         }
         let best = row::select(
             &self.conn,
-            "WHERE r.id IN (SELECT id FROM (SELECT r2.id AS id, ROW_NUMBER() OVER \
-             (PARTITION BY r2.workload_id, t2.key ORDER BY r2.rank_s, r2.id) AS rn \
-             FROM records r2 JOIN targets t2 ON t2.id = r2.target_id \
-             WHERE r2.rank_s IS NOT NULL) WHERE rn = 1) ORDER BY r.id",
+            &format!(
+                "WHERE r.id IN (SELECT id FROM (SELECT r.id AS id, ROW_NUMBER() OVER \
+                 (PARTITION BY r.workload_id, t2.key ORDER BY r.rank_s, r.id) AS rn \
+                 FROM records r JOIN targets t2 ON t2.id = r.target_id \
+                 WHERE {USABLE}) WHERE rn = 1) ORDER BY r.id"
+            ),
             [],
         )
         .map_err(|e| sql_err(&self.path, e))?;

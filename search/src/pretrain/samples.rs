@@ -8,7 +8,7 @@
 //! candidate (an unlabelled worst sample). Environment failures (a missing driver, a record
 //! not in a replayed log, ...) say nothing about the candidate and are not trained on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use tilegrad_cost_model::{
@@ -21,6 +21,7 @@ use tilegrad_symbolic::{Assignment, FeatureSet, Target};
 use tilegrad_templates::{Sketch, Workload};
 
 use crate::model_objective::{ModelObjective, ModelRef};
+use crate::tuner::CONFIRM_POLICY;
 use crate::Result;
 
 /// What a logged record says about its candidate.
@@ -174,7 +175,25 @@ fn group(
     let mut sketches: BTreeMap<String, Sketches> = BTreeMap::new();
     let mut groups: BTreeMap<(String, String), (Arc<Sketch>, Pending)> = BTreeMap::new();
     let mut seen = std::collections::HashSet::new();
+    // A candidate's latest head-to-head record (the tuner's re-measurement of a would-be
+    // best) stands in for its measurement; it is not a sample of its own.
+    let candidate = |r: &'_ Record| {
+        (
+            r.workload_key.clone(),
+            r.target.key.clone(),
+            r.sketch.clone(),
+            r.assignment.clone(),
+        )
+    };
+    let stand_ins: HashMap<_, &Record> = records
+        .iter()
+        .filter(|r| r.provenance.policy == CONFIRM_POLICY)
+        .map(|r| (candidate(r), r))
+        .collect();
     for r in records {
+        if r.provenance.policy == CONFIRM_POLICY {
+            continue;
+        }
         if r.target.kind != target.kind() {
             stats.other_kind += 1;
             continue;
@@ -203,7 +222,7 @@ fn group(
                 continue;
             }
         };
-        let logged = Logged::of(r);
+        let logged = Logged::of(stand_ins.get(&candidate(r)).copied().unwrap_or(r));
         if !logged.trains() {
             stats.environment += 1;
             continue;

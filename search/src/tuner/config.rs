@@ -104,6 +104,10 @@ pub struct TunerConfig {
     pub min_train_successes: usize,
     /// Fitting settings of every round's fine-tuning (its seed is offset by the round).
     pub fit: FitOptions,
+    /// Re-measurements of a would-be new best and of the best it would replace, head to
+    /// head, before the replacement is accepted (0: a single timing decides; see
+    /// `tuner/head_to_head.rs`). They are logged, but are not trials.
+    pub confirm_best: usize,
 }
 
 impl Default for TunerConfig {
@@ -122,6 +126,7 @@ impl Default for TunerConfig {
             cold_start: ColdStart::Random,
             min_train_successes: 8,
             fit: FitOptions::finetune(),
+            confirm_best: 0,
         }
     }
 }

@@ -36,6 +36,7 @@
 
 mod config;
 mod event;
+mod head_to_head;
 mod model;
 mod resume;
 mod round;
@@ -53,6 +54,7 @@ use tilegrad_symbolic::Target;
 
 pub use config::{ColdStart, PolicyKind, StopReason, TunerConfig};
 pub use event::{TuneEvent, TuneOutcome};
+pub use head_to_head::CONFIRM_POLICY;
 pub use model::{ModelChoice, ResolvedModel, TunerModel, DEFAULT_MEMBERS};
 pub use resume::ResumeStats;
 pub use task::TuneTask;

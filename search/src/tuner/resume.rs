@@ -1,7 +1,10 @@
 //! [`Tuner::resume`]: taking over the records of an earlier run.
 
-use tilegrad_datasets::Record;
+use std::collections::HashMap;
 
+use tilegrad_datasets::{Outcome, Record};
+
+use super::head_to_head::CONFIRM_POLICY;
 use super::Tuner;
 use crate::pretrain::Logged;
 use crate::report::TimeSplit;
@@ -31,12 +34,16 @@ impl Tuner {
     /// Takes over `records` (e.g. [`TuningLog::read`](tilegrad_datasets::TuningLog::read) of
     /// the run's own log): every candidate of this target and these tasks enters its task's
     /// seen set (it is never proposed or measured again), successes restore the best
-    /// schedules, and the model is fitted on them (failures as unlabelled worst samples).
+    /// schedules, and the model is fitted on them (failures as unlabelled worst samples). A
+    /// candidate with head-to-head records (`provenance.policy = "confirm"`) counts with its
+    /// latest one instead of its own measurement; those records are not trials.
     /// Each task with records gets one report round with zero times. Call before
     /// [`Tuner::run`].
     pub fn resume(&mut self, records: &[Record]) -> Result<ResumeStats> {
         let mut stats = ResumeStats::default();
         let mut per_task: Vec<Vec<(usize, &Record)>> = vec![Vec::new(); self.tasks.len()];
+        // The latest head-to-head record of each candidate stands in for its measurement.
+        let mut confirmed: HashMap<(usize, usize, &str), &Record> = HashMap::new();
         let mut max_round = None;
         for r in records {
             if r.target.key != self.info.key {
@@ -52,6 +59,10 @@ impl Tuner {
                 stats.other_task += 1;
                 continue;
             };
+            if r.provenance.policy == CONFIRM_POLICY {
+                confirmed.insert((t, s, r.assignment.as_str()), r);
+                continue;
+            }
             per_task[t].push((s, r));
             max_round = max_round.max(Some(r.provenance.round));
         }
@@ -77,7 +88,12 @@ impl Tuner {
                 }
                 stats.used += 1;
                 st.trials += 1;
-                let logged = Logged::of(r);
+                let stand_in = confirmed.get(&(t, s, r.assignment.as_str())).copied();
+                if let Some(Outcome::Ok(timing)) = stand_in.map(|c| &c.outcome) {
+                    let key = (r.sketch.clone(), a.to_string());
+                    st.confirmed.insert(key, timing.samples_s.clone());
+                }
+                let logged = Logged::of(stand_in.unwrap_or(r));
                 let result = match &logged {
                     Logged::Success(m) => {
                         stats.successes += 1;
@@ -129,6 +145,7 @@ impl Tuner {
                         elapsed_s: 0.0,
                         time: TimeSplit::default(),
                         trials,
+                        best: None,
                     },
                 )?;
                 let best = self.tasks[t].best.as_ref().map(|b| b.median_s);

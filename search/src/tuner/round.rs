@@ -7,11 +7,12 @@ use tilegrad_datasets::Provenance;
 use tilegrad_measure::record::{error_kind, record_of};
 use tilegrad_measure::{MeasureInput, Measurer};
 
+use super::head_to_head::CONFIRM_POLICY;
 use super::task::TaskState;
 use super::{ColdStart, TuneEvent, Tuner, TunerModel, TILEGRAD_VERSION};
 use crate::model_objective::ModelObjective;
 use crate::pretrain::{label_of, sketch_samples};
-use crate::report::TimeSplit;
+use crate::report::{BestSchedule, TimeSplit};
 use crate::report_builder::{RoundStats, Trial, TrialResult};
 use crate::{Objective, Proposal, RandomSearch, Result, SearchError, SearchPolicy};
 
@@ -147,6 +148,8 @@ impl Tuner {
             timestamp: now_s(),
         };
         self.next_round += 1;
+        let incumbent = self.tasks[t].best.clone();
+        let mut round_ok = Vec::new();
         let mut pending = Vec::new();
         let mut records = Vec::new();
         let mut trials = Vec::with_capacity(results.len());
@@ -163,6 +166,14 @@ impl Tuner {
                     let median = m.timing.median_s;
                     if median.is_finite() && median > 0.0 {
                         successes += 1;
+                        round_ok.push(BestSchedule {
+                            sketch: sketch_id.clone(),
+                            assignment: text.clone(),
+                            median_s: median,
+                            gflops: st.task.workload.flops() / median / 1e9,
+                            trial: st.trials,
+                            elapsed_s,
+                        });
                         if st.offer_best(sketch_id, &text, median, elapsed_s) {
                             improved = true;
                         }
@@ -197,6 +208,26 @@ impl Tuner {
                 pending.push((p.sketch, p.assignment.clone(), label));
             }
         }
+        // A new best on one timing: confirm it head to head with the old one.
+        let mut confirm_wall = 0.0;
+        let mut best_override = None;
+        if improved && self.config.confirm_best > 0 {
+            let confirm = Provenance {
+                policy: CONFIRM_POLICY.to_string(),
+                timestamp: now_s(),
+                ..provenance.clone()
+            };
+            let key = |b: &BestSchedule| (b.sketch.clone(), b.assignment.clone());
+            let before = incumbent.as_ref().map(key);
+            let (confirm_records, wall) =
+                self.confirm_round(t, incumbent, &round_ok, measurer, &confirm)?;
+            let best = self.tasks[t].best.clone();
+            improved = best.as_ref().map(key) != before;
+            confirm_wall = wall;
+            time.measure_s += wall;
+            records.extend(confirm_records);
+            best_override = best;
+        }
         let new_samples = self.samples_of(t, &pending)?;
         if let Some(log) = self.log.as_mut() {
             log.append(&records)
@@ -205,7 +236,7 @@ impl Tuner {
         self.successes += new_samples.iter().filter(|s| s.label.is_some()).count();
         self.samples.extend(new_samples);
         self.tasks[t].policy.observe(&observed);
-        time.search_s += t2.elapsed().as_secs_f64();
+        time.search_s += (t2.elapsed().as_secs_f64() - confirm_wall).max(0.0);
         if improved {
             if let Some(best) = self.tasks[t].best.as_ref() {
                 on_event(&TuneEvent::NewBest { task: t, best });
@@ -233,6 +264,7 @@ impl Tuner {
                 elapsed_s,
                 time,
                 trials,
+                best: best_override,
             },
         )?;
         let best_s = self.tasks[t].best.as_ref().map(|b| b.median_s);

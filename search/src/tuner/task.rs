@@ -60,6 +60,8 @@ pub(crate) struct TaskState {
     pub seen: SeenSet,
     pub policy: Box<dyn SearchPolicy>,
     pub best: Option<BestSchedule>,
+    /// Every measured median of the candidates confirmed head to head, by (sketch, assignment).
+    pub confirmed: HashMap<(String, String), Vec<f64>>,
     /// Measurements of this task (resumed ones included), for the report's trial numbers.
     pub trials: usize,
     pub exhausted: bool,
@@ -99,6 +101,7 @@ impl TaskState {
             seen: SeenSet::new(),
             policy,
             best: None,
+            confirmed: HashMap::new(),
             trials: 0,
             exhausted: false,
         })

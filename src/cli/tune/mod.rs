@@ -70,6 +70,11 @@ pub struct TuneArgs {
     /// Candidates measured per round.
     #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
     pub per_round: u64,
+    /// Before a candidate measured faster than the best replaces it, measure both N more
+    /// times, alternating, and keep the faster by the median (0: one timing decides). The
+    /// re-measurements are logged (`provenance.policy = "confirm"`) but are not trials.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub confirm_best: usize,
     /// Stop after this many rounds in a row without a new best in any task.
     #[arg(long, value_name = "ROUNDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub early_stop: Option<u64>,
@@ -208,6 +213,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         seed: args.seed,
         policy: args.policy.kind(),
         gradient: args.gradient.unwrap_or_default(),
+        confirm_best: args.confirm_best,
         ..TunerConfig::default()
     };
     let model = super::model::resolve(&args.model, &target, args.seed)?;

@@ -1,0 +1,188 @@
+//! Head-to-head confirmation of a task's new best ([`TunerConfig::confirm_best`]).
+//!
+//! On a noisy machine the fastest of many single timings is often a lucky one: in session 5's
+//! CPU benchmark 36 % of the runs' changes of best were slower when measured again. So when a
+//! round's best beats the task's best on its one measurement, both are measured
+//! `confirm_best` more times, alternating, and each keeps the median of all its measurements;
+//! the challenger replaces the incumbent only if its median is lower. The re-measurements are
+//! logged as one record per candidate with `provenance.policy = "confirm"`, whose samples are
+//! the candidate's per-measurement medians so far (its `median_s` is the confirmed time): the
+//! database ranks a candidate by its latest such record, and [`Tuner::resume`] restores the
+//! confirmed times from them.
+//!
+//! [`TunerConfig::confirm_best`]: super::TunerConfig::confirm_best
+
+use tilegrad_datasets::{Provenance, Record};
+use tilegrad_measure::record::record_of;
+use tilegrad_measure::{MeasureInput, MeasureResult, Measurement, Measurer, Timing};
+
+use super::Tuner;
+use crate::report::BestSchedule;
+use crate::{Result, SearchError};
+
+/// The `provenance.policy` of a confirmation record.
+pub const CONFIRM_POLICY: &str = "confirm";
+
+/// What a head-to-head did.
+struct HeadToHead {
+    /// Log records of the re-measurements (one per candidate).
+    pub records: Vec<Record>,
+    /// Seconds the measurer took.
+    pub wall_s: f64,
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+impl Tuner {
+    /// Confirms `challenger` (measured once, faster than the task's best) against
+    /// `incumbent`, the task's best (see the [module docs](self)); a first best is
+    /// re-measured on its own. Sets the task's best to the winner.
+    fn head_to_head(
+        &mut self,
+        t: usize,
+        challenger: BestSchedule,
+        incumbent: Option<BestSchedule>,
+        measurer: &mut dyn Measurer,
+        provenance: &Provenance,
+    ) -> Result<HeadToHead> {
+        let n = self.config.confirm_best.max(1);
+        let st = &self.tasks[t];
+        // The candidates: the challenger, then the incumbent if there is one.
+        let mut cands = vec![challenger];
+        cands.extend(incumbent);
+        let input = |b: &BestSchedule| -> Result<MeasureInput> {
+            let s = *st.sketch_index.get(&b.sketch).ok_or_else(|| {
+                SearchError::Task(format!("no sketch `{}` in the task", b.sketch))
+            })?;
+            let sketch = st.task.sketches[s].clone();
+            let assignment = sketch
+                .space
+                .parse_assignment(&b.assignment)
+                .map_err(|e| SearchError::Task(format!("`{}`: {e}", b.assignment)))?;
+            Ok(MeasureInput { sketch, assignment })
+        };
+        let inputs = cands.iter().map(input).collect::<Result<Vec<_>>>()?;
+        // Rounds alternate the order of a pair: challenger first, then incumbent first, ...
+        let k = cands.len();
+        let order: Vec<usize> = (0..k * n)
+            .map(|i| if k == 1 { 0 } else { (i % 2) ^ ((i / 2) % 2) })
+            .collect();
+        let batch: Vec<MeasureInput> = order.iter().map(|&c| inputs[c].clone()).collect();
+        let start = std::time::Instant::now();
+        let results = measurer.measure(&batch);
+        let wall_s = start.elapsed().as_secs_f64();
+        if results.len() != batch.len() {
+            return Err(SearchError::Objective(format!(
+                "the measurer returned {} results for {} candidates",
+                results.len(),
+                batch.len()
+            )));
+        }
+        let key = |b: &BestSchedule| (b.sketch.clone(), b.assignment.clone());
+        let st = &mut self.tasks[t];
+        let mut medians: Vec<Vec<f64>> = cands
+            .iter()
+            .map(|b| {
+                st.confirmed
+                    .get(&key(b))
+                    .cloned()
+                    .unwrap_or_else(|| vec![b.median_s])
+            })
+            .collect();
+        let mut failure: Vec<Option<&MeasureResult>> = vec![None; k];
+        for (&c, r) in order.iter().zip(&results) {
+            match r {
+                Ok(m) if m.timing.median_s.is_finite() && m.timing.median_s > 0.0 => {
+                    medians[c].push(m.timing.median_s)
+                }
+                _ => {
+                    failure[c].get_or_insert(r);
+                }
+            }
+        }
+        let confirmed: Vec<f64> = medians.iter().map(|m| median(m)).collect();
+        let mut records = Vec::with_capacity(k);
+        for c in 0..k {
+            let result: MeasureResult = match failure[c] {
+                Some(err) => err.clone(),
+                None => Ok(Measurement {
+                    timing: Timing::from_samples(medians[c].clone())
+                        .map_err(|e| SearchError::Objective(e.to_string()))?,
+                    build_s: 0.0,
+                }),
+            };
+            records.push(record_of(
+                &inputs[c],
+                &self.info,
+                &result,
+                provenance.clone(),
+            ));
+        }
+        for (b, m) in cands.iter().zip(medians) {
+            st.confirmed.insert(key(b), m);
+        }
+        // The challenger stays unless it failed or the incumbent is faster; a lone first best
+        // that failed its re-measurement leaves the task without a best.
+        let challenger_won =
+            failure[0].is_none() && (k == 1 || failure[1].is_some() || confirmed[0] < confirmed[1]);
+        let winner = if challenger_won {
+            Some(0)
+        } else if k == 2 && failure[1].is_none() {
+            Some(1)
+        } else {
+            None
+        };
+        let flops = st.task.workload.flops();
+        st.best = winner.map(|w| BestSchedule {
+            median_s: confirmed[w],
+            gflops: flops / confirmed[w] / 1e9,
+            ..cands[w].clone()
+        });
+        Ok(HeadToHead { records, wall_s })
+    }
+
+    /// After a round of task `t` whose successes are `measured` and whose best before was
+    /// `incumbent` (the task's best is reset to it): while some candidate of the round that
+    /// was never confirmed measured faster than the task's best, the fastest of them meets
+    /// the best head to head. So no single timing below the confirmed best is left standing,
+    /// in the tuner or in the log. Returns the log records and the measurer's wall time.
+    pub(super) fn confirm_round(
+        &mut self,
+        t: usize,
+        incumbent: Option<BestSchedule>,
+        measured: &[BestSchedule],
+        measurer: &mut dyn Measurer,
+        provenance: &Provenance,
+    ) -> Result<(Vec<Record>, f64)> {
+        self.tasks[t].best = incumbent;
+        let (mut records, mut wall_s) = (Vec::new(), 0.0);
+        loop {
+            let st = &self.tasks[t];
+            let bar = st.best.as_ref().map_or(f64::INFINITY, |b| b.median_s);
+            let next = measured
+                .iter()
+                .filter(|c| c.median_s < bar)
+                .filter(|c| {
+                    !st.confirmed
+                        .contains_key(&(c.sketch.clone(), c.assignment.clone()))
+                })
+                .min_by(|a, b| a.median_s.total_cmp(&b.median_s));
+            let Some(challenger) = next.cloned() else {
+                return Ok((records, wall_s));
+            };
+            let incumbent = st.best.clone();
+            let h = self.head_to_head(t, challenger, incumbent, measurer, provenance)?;
+            records.extend(h.records);
+            wall_s += h.wall_s;
+        }
+    }
+}

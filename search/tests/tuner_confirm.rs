@@ -1,0 +1,191 @@
+//! Head-to-head confirmation of new bests (`TunerConfig::confirm_best`) against a measurer
+//! whose first timing of some candidates is lucky (half their true time), as a busy shared
+//! machine gives: with confirmation the tuner, its report, the database and a resumed run all
+//! end on the truly fastest candidate measured, at its true time; without it, on a lucky one.
+
+use std::collections::HashMap;
+
+use tilegrad_cost_model::{EnsembleModel, MlpConfig};
+use tilegrad_datasets::{Record, ScheduleDb, TuningLog};
+use tilegrad_measure::record::target_info;
+use tilegrad_measure::{MeasureInput, MeasureResult, Measurement, Measurer, Timing};
+use tilegrad_search::{
+    feature_spec, PolicyKind, TuneOutcome, TuneTask, Tuner, TunerConfig, TunerModel,
+};
+use tilegrad_symbolic::Target;
+use tilegrad_templates::Workload;
+
+const WORKLOAD: &str = "matmul(M=64,N=64,K=64)";
+
+fn hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// The true latency of a candidate (deterministic, spread over a factor of ~10).
+fn true_latency(sketch: &str, assignment: &str) -> f64 {
+    let h = hash(&format!("{sketch}|{assignment}"));
+    1e-4 * (1.0 + (h % 1000) as f64 / 100.0)
+}
+
+/// Answers every candidate with its true latency, except the first measurement of every
+/// third candidate (by hash), which is lucky: half the true latency.
+struct Lucky {
+    target: Target,
+    measured: HashMap<String, usize>,
+    calls: usize,
+}
+
+impl Measurer for Lucky {
+    fn target(&self) -> &Target {
+        &self.target
+    }
+    fn measure(&mut self, batch: &[MeasureInput]) -> Vec<MeasureResult> {
+        self.calls += batch.len();
+        batch
+            .iter()
+            .map(|m| {
+                let a = m.assignment.to_string();
+                let key = format!("{}|{a}", m.sketch.id);
+                let n = self.measured.entry(key.clone()).or_default();
+                *n += 1;
+                let t = true_latency(&m.sketch.id, &a);
+                let lucky = *n == 1 && hash(&key).is_multiple_of(3);
+                Ok(Measurement {
+                    timing: Timing::from_samples(vec![if lucky { t / 2.0 } else { t }])?,
+                    build_s: 0.0,
+                })
+            })
+            .collect()
+    }
+}
+
+fn task() -> TuneTask {
+    let w: Workload = WORKLOAD.parse().unwrap();
+    TuneTask::new(w, 1.0, &Target::example_cpu()).unwrap()
+}
+
+fn model() -> TunerModel {
+    let cfg = MlpConfig {
+        hidden: 16,
+        seed: 2,
+        ..MlpConfig::default()
+    };
+    TunerModel::Ensemble(EnsembleModel::new(&feature_spec(), "test cpu", cfg, 2).unwrap())
+}
+
+fn config(confirm_best: usize, trials: usize) -> TunerConfig {
+    TunerConfig {
+        max_trials: trials,
+        per_round: 8,
+        seed: 4,
+        policy: PolicyKind::Random,
+        confirm_best,
+        ..TunerConfig::default()
+    }
+}
+
+/// A run of `trials` (after resuming `resume`), logging to `log`.
+fn tune(
+    confirm_best: usize,
+    trials: usize,
+    log: &std::path::Path,
+    resume: &[Record],
+) -> (TuneOutcome, Lucky) {
+    let mut m = Lucky {
+        target: Target::example_cpu(),
+        measured: HashMap::new(),
+        calls: 0,
+    };
+    let mut tuner = Tuner::new(
+        Target::example_cpu(),
+        vec![task()],
+        model(),
+        config(confirm_best, trials),
+    )
+    .unwrap()
+    .with_log(TuningLog::open(log).unwrap());
+    if !resume.is_empty() {
+        let st = tuner.resume(resume).unwrap();
+        assert_eq!(st.duplicates, 0, "confirmation records are not duplicates");
+    }
+    let out = tuner.run(&mut m, &mut |_| {}).unwrap();
+    (out, m)
+}
+
+fn is_confirm(r: &Record) -> bool {
+    r.provenance.policy == "confirm"
+}
+
+#[test]
+fn a_lucky_timing_never_becomes_the_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    let (out, m) = tune(2, 40, &path, &[]);
+    let records = TuningLog::read(&path).unwrap().records;
+    let trials: Vec<&Record> = records.iter().filter(|r| !is_confirm(r)).collect();
+    let confirms: Vec<&Record> = records.iter().filter(|r| is_confirm(r)).collect();
+    assert_eq!((out.trials, trials.len()), (40, 40));
+    assert!(!confirms.is_empty(), "no head-to-head happened");
+    // Two re-measurements of two candidates per head-to-head, one record each.
+    assert_eq!(m.calls, 40 + 2 * confirms.len());
+    // Every confirmed time is the candidate's true time (median of lucky, true, true).
+    for r in &confirms {
+        let t = true_latency(&r.sketch, &r.assignment);
+        assert!((r.median_s().unwrap() / t - 1.0).abs() < 1e-12, "{r:?}");
+    }
+    // The best is the truly fastest candidate measured, at its true time.
+    let fastest = trials
+        .iter()
+        .map(|r| true_latency(&r.sketch, &r.assignment))
+        .fold(f64::INFINITY, f64::min);
+    let best = out.best[0].clone().unwrap();
+    assert_eq!(best.median_s, fastest);
+    assert_eq!(true_latency(&best.sketch, &best.assignment), fastest);
+    let reported = out.report.tasks[0].best.clone().unwrap();
+    assert_eq!(reported, best);
+    let curve_end = out.report.tasks[0].curve.last().unwrap().best_latency_s;
+    assert_eq!(curve_end, Some(fastest));
+
+    // The database serves the confirmed candidate at its confirmed time.
+    let mut db = ScheduleDb::open(dir.path().join("db.sqlite")).unwrap();
+    db.commit_all(&records).unwrap();
+    let served = db
+        .best(&task().key(), &target_info(&Target::example_cpu()))
+        .unwrap();
+    let served = served.record().unwrap().clone();
+    assert_eq!(
+        (served.sketch.as_str(), served.assignment.as_str()),
+        (best.sketch.as_str(), best.assignment.as_str())
+    );
+    assert_eq!(served.median_s(), Some(fastest));
+
+    // A resumed run takes the confirmed times over and counts only the 40 trials.
+    let resumed_log = dir.path().join("resumed.jsonl");
+    let (again, _) = tune(2, 8, &resumed_log, &records);
+    let resumed_best = again.best[0].clone().unwrap();
+    assert!(resumed_best.median_s <= fastest);
+    assert_eq!(
+        resumed_best.median_s,
+        true_latency(&resumed_best.sketch, &resumed_best.assignment)
+    );
+    assert_eq!(again.report.tasks[0].trials, 48);
+}
+
+#[test]
+fn without_confirmation_a_lucky_timing_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    let (out, m) = tune(0, 40, &path, &[]);
+    assert_eq!(m.calls, 40);
+    let best = out.best[0].clone().unwrap();
+    // Half its true time: the lucky first timing decided.
+    let t = true_latency(&best.sketch, &best.assignment);
+    assert!(
+        (best.median_s / t - 0.5).abs() < 1e-12,
+        "{best:?}, true {t}"
+    );
+    let records = TuningLog::read(&path).unwrap().records;
+    assert!(!records.iter().any(is_confirm));
+}
