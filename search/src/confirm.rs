@@ -111,14 +111,15 @@ pub fn confirm_picks(
         }
     }
     for p in picks.iter_mut() {
-        let values = &mut gflops[distinct[&p.key()]];
-        values.sort_by(f64::total_cmp);
-        p.confirmed_gflops = Some(median(values));
+        p.confirmed_gflops = Some(median(&gflops[distinct[&p.key()]]));
     }
     Ok(())
 }
 
-fn median(sorted: &[f64]) -> f64 {
+/// The median of `values` (non-empty).
+pub(crate) fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
     if n % 2 == 1 {
         sorted[n / 2]
@@ -161,13 +162,12 @@ pub fn pick_noise(runs: &[RunCurve]) -> Option<PickNoise> {
     if confirmed.is_empty() {
         return None;
     }
-    let mut ratios: Vec<f64> = confirmed
+    let ratios: Vec<f64> = confirmed
         .iter()
         .flatten()
         .filter(|(_, c)| *c > 0.0)
         .map(|(m, c)| m / c)
         .collect();
-    ratios.sort_by(f64::total_cmp);
     let changes = confirmed.iter().map(|p| p.len() - 1).sum();
     let slower_changes = confirmed
         .iter()

@@ -28,7 +28,7 @@ use tilegrad_datasets::Record;
 use tilegrad_symbolic::Target;
 
 pub use samples::SampleStats;
-pub(crate) use samples::{label_of, sketch_samples, Logged};
+pub(crate) use samples::{is_confirmation, label_of, sketch_samples, Logged, StandIns};
 
 use crate::model_objective::feature_spec;
 use crate::{Result, SearchError};

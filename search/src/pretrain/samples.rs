@@ -24,6 +24,37 @@ use crate::model_objective::{ModelObjective, ModelRef};
 use crate::tuner::CONFIRM_POLICY;
 use crate::Result;
 
+/// Whether `r` is a head-to-head re-measurement of a would-be best (not a trial).
+pub(crate) fn is_confirmation(r: &Record) -> bool {
+    r.provenance.policy == CONFIRM_POLICY
+}
+
+/// The latest head-to-head record of each candidate of a log: it stands in for the
+/// candidate's own measurement (see `tuner/head_to_head.rs`), in resume and pre-training.
+pub(crate) struct StandIns<'a>(HashMap<(&'a str, &'a str, &'a str, &'a str), &'a Record>);
+
+impl<'a> StandIns<'a> {
+    fn key(r: &'a Record) -> (&'a str, &'a str, &'a str, &'a str) {
+        (&r.workload_key, &r.target.key, &r.sketch, &r.assignment)
+    }
+
+    /// The stand-ins of `records` (later records win).
+    pub(crate) fn of(records: &'a [Record]) -> Self {
+        Self(
+            records
+                .iter()
+                .filter(|r| is_confirmation(r))
+                .map(|r| (Self::key(r), r))
+                .collect(),
+        )
+    }
+
+    /// The record that counts for `r`'s candidate: its stand-in, else `r`.
+    pub(crate) fn for_record(&self, r: &'a Record) -> &'a Record {
+        self.0.get(&Self::key(r)).copied().unwrap_or(r)
+    }
+}
+
 /// What a logged record says about its candidate.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Logged {
@@ -175,23 +206,11 @@ fn group(
     let mut sketches: BTreeMap<String, Sketches> = BTreeMap::new();
     let mut groups: BTreeMap<(String, String), (Arc<Sketch>, Pending)> = BTreeMap::new();
     let mut seen = std::collections::HashSet::new();
-    // A candidate's latest head-to-head record (the tuner's re-measurement of a would-be
-    // best) stands in for its measurement; it is not a sample of its own.
-    let candidate = |r: &'_ Record| {
-        (
-            r.workload_key.clone(),
-            r.target.key.clone(),
-            r.sketch.clone(),
-            r.assignment.clone(),
-        )
-    };
-    let stand_ins: HashMap<_, &Record> = records
-        .iter()
-        .filter(|r| r.provenance.policy == CONFIRM_POLICY)
-        .map(|r| (candidate(r), r))
-        .collect();
+    // A head-to-head record stands in for its candidate's measurement; it is not a sample
+    // of its own.
+    let stand_ins = StandIns::of(records);
     for r in records {
-        if r.provenance.policy == CONFIRM_POLICY {
+        if is_confirmation(r) {
             continue;
         }
         if r.target.kind != target.kind() {
@@ -222,7 +241,7 @@ fn group(
                 continue;
             }
         };
-        let logged = Logged::of(stand_ins.get(&candidate(r)).copied().unwrap_or(r));
+        let logged = Logged::of(stand_ins.for_record(r));
         if !logged.trains() {
             stats.environment += 1;
             continue;

@@ -17,6 +17,7 @@ use tilegrad_measure::record::record_of;
 use tilegrad_measure::{MeasureInput, MeasureResult, Measurement, Measurer, Timing};
 
 use super::Tuner;
+use crate::confirm::median;
 use crate::report::BestSchedule;
 use crate::{Result, SearchError};
 
@@ -29,17 +30,6 @@ struct HeadToHead {
     pub records: Vec<Record>,
     /// Seconds the measurer took.
     pub wall_s: f64,
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 impl Tuner {

@@ -1,12 +1,9 @@
 //! [`Tuner::resume`]: taking over the records of an earlier run.
 
-use std::collections::HashMap;
-
 use tilegrad_datasets::{Outcome, Record};
 
-use super::head_to_head::CONFIRM_POLICY;
 use super::Tuner;
-use crate::pretrain::Logged;
+use crate::pretrain::{is_confirmation, Logged, StandIns};
 use crate::report::TimeSplit;
 use crate::report_builder::{RoundStats, Trial, TrialResult};
 use crate::{Proposal, ProposalSource, Result};
@@ -42,8 +39,7 @@ impl Tuner {
     pub fn resume(&mut self, records: &[Record]) -> Result<ResumeStats> {
         let mut stats = ResumeStats::default();
         let mut per_task: Vec<Vec<(usize, &Record)>> = vec![Vec::new(); self.tasks.len()];
-        // The latest head-to-head record of each candidate stands in for its measurement.
-        let mut confirmed: HashMap<(usize, usize, &str), &Record> = HashMap::new();
+        let stand_ins = StandIns::of(records);
         let mut max_round = None;
         for r in records {
             if r.target.key != self.info.key {
@@ -59,8 +55,7 @@ impl Tuner {
                 stats.other_task += 1;
                 continue;
             };
-            if r.provenance.policy == CONFIRM_POLICY {
-                confirmed.insert((t, s, r.assignment.as_str()), r);
+            if is_confirmation(r) {
                 continue;
             }
             per_task[t].push((s, r));
@@ -88,12 +83,12 @@ impl Tuner {
                 }
                 stats.used += 1;
                 st.trials += 1;
-                let stand_in = confirmed.get(&(t, s, r.assignment.as_str())).copied();
-                if let Some(Outcome::Ok(timing)) = stand_in.map(|c| &c.outcome) {
+                let counted = stand_ins.for_record(r);
+                if let (true, Outcome::Ok(timing)) = (is_confirmation(counted), &counted.outcome) {
                     let key = (r.sketch.clone(), a.to_string());
                     st.confirmed.insert(key, timing.samples_s.clone());
                 }
-                let logged = Logged::of(stand_in.unwrap_or(r));
+                let logged = Logged::of(counted);
                 let result = match &logged {
                     Logged::Success(m) => {
                         stats.successes += 1;

@@ -166,14 +166,7 @@ impl Tuner {
                     let median = m.timing.median_s;
                     if median.is_finite() && median > 0.0 {
                         successes += 1;
-                        round_ok.push(BestSchedule {
-                            sketch: sketch_id.clone(),
-                            assignment: text.clone(),
-                            median_s: median,
-                            gflops: st.task.workload.flops() / median / 1e9,
-                            trial: st.trials,
-                            elapsed_s,
-                        });
+                        round_ok.push(st.schedule(sketch_id, &text, median, elapsed_s));
                         if st.offer_best(sketch_id, &text, median, elapsed_s) {
                             improved = true;
                         }

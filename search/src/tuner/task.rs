@@ -121,14 +121,25 @@ impl TaskState {
         if self.best.as_ref().is_some_and(|b| b.median_s <= median_s) {
             return false;
         }
-        self.best = Some(BestSchedule {
+        self.best = Some(self.schedule(sketch, assignment, median_s, elapsed_s));
+        true
+    }
+
+    /// The schedule of the task's latest trial, measured at `median_s`.
+    pub fn schedule(
+        &self,
+        sketch: &str,
+        assignment: &str,
+        median_s: f64,
+        elapsed_s: f64,
+    ) -> BestSchedule {
+        BestSchedule {
             sketch: sketch.to_string(),
             assignment: assignment.to_string(),
             median_s,
             gflops: self.task.workload.flops() / median_s / 1e9,
             trial: self.trials,
             elapsed_s,
-        });
-        true
+        }
     }
 }
