@@ -31,6 +31,7 @@ fn record(w: &Workload, t: &Target, rule: &str, seed: u64, median: Option<f64>) 
                 median_s: m,
                 spread: 0.1,
                 build_s: 0.2,
+                interference: None,
             }),
             None => Outcome::Error {
                 kind: "wrong_answer".into(),

@@ -32,6 +32,7 @@ fn record(w: &Workload, t: &Target, rule: &str, seed: u64, median_s: f64) -> Rec
             median_s,
             spread: 0.0,
             build_s: 0.1,
+            interference: None,
         }),
         provenance: Provenance {
             tilegrad: "0.1.0".into(),

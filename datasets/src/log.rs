@@ -53,6 +53,10 @@ pub struct Timings {
     pub spread: f64,
     /// Compile time, seconds.
     pub build_s: f64,
+    /// CPU targets: the share of the machine's CPU time that other processes took while the
+    /// samples were timed (see `tilegrad_measure::Timing::interference`); absent where unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interference: Option<f64>,
 }
 
 /// What measuring a candidate gave.

@@ -28,6 +28,7 @@ fn record(i: u32, ok: bool) -> Record {
                 median_s: 1.5e-3,
                 spread: 0.25,
                 build_s: 0.0625,
+                interference: None,
             })
         } else {
             Outcome::Error {

@@ -1,5 +1,6 @@
 //! Worker side: loading a shared object and timing it on the CPU.
 
+use crate::interference::CpuClock;
 use crate::protocol::CpuTask;
 use crate::verify::{check_output, GuardedOutput};
 use crate::watchdog::Watchdog;
@@ -106,19 +107,41 @@ pub(crate) fn run_cpu(
     } else {
         Vec::new()
     };
-    let mut samples = Vec::new();
-    let mut total = 0.0;
-    while c.timing.wants_more(samples.len() as u32, total) {
-        if !flush.is_empty() {
-            let v = samples.len() as u8;
-            flush.iter_mut().step_by(64).for_each(|b| *b = v);
-            std::hint::black_box(&flush);
+    // Timed runs, repeated while other processes took more than `max_interference` of the
+    // machine (the least disturbed attempt is kept).
+    let mut kept: Option<(Vec<f64>, Option<f64>)> = None;
+    for _ in 0..=c.timing.interference_retries {
+        let before = CpuClock::now();
+        let mut samples = Vec::new();
+        let mut total = 0.0;
+        while c.timing.wants_more(samples.len() as u32, total) {
+            if !flush.is_empty() {
+                let v = samples.len() as u8;
+                flush.iter_mut().step_by(64).for_each(|b| *b = v);
+                std::hint::black_box(&flush);
+            }
+            let dt = run(&mut out);
+            total += dt;
+            samples.push(dt);
         }
-        let dt = run(&mut out);
-        total += dt;
-        samples.push(dt);
+        let share = before
+            .zip(CpuClock::now())
+            .map(|(a, b)| a.others_share_since(&b));
+        let calm = share.is_none_or(|s| s <= c.timing.max_interference);
+        if kept
+            .as_ref()
+            .is_none_or(|(_, k)| share.unwrap_or(0.0) < k.unwrap_or(0.0))
+        {
+            kept = Some((samples, share));
+        }
+        if calm {
+            break;
+        }
     }
+    let (samples, share) = kept.unwrap_or_default();
     verify(&out, data)?;
     drop(lib);
-    Timing::from_samples(samples)
+    let mut timing = Timing::from_samples(samples)?;
+    timing.interference = share;
+    Ok(timing)
 }

@@ -27,6 +27,7 @@ pub mod device;
 pub mod error;
 pub mod gpu_target;
 pub mod inputs;
+mod interference;
 pub mod kernel;
 pub mod measurer;
 pub mod nvrtc;
@@ -60,7 +61,7 @@ pub use nvrtc::{
 };
 pub use replay::ReplayMeasurer;
 pub use runner::{CpuRunner, CudaRunner, Measurement, RunnerConfig};
-pub use timing::{Timing, TimingConfig, SLOW_MIN_REPEAT};
+pub use timing::{Timing, TimingConfig, DISTURBED, SLOW_MIN_REPEAT};
 pub use worker::{WorkerConfig, WORKER_EXE_NAME};
 pub use worker_main::worker_main;
 pub mod emulate;

@@ -109,6 +109,7 @@ pub fn outcome_of(result: &MeasureResult) -> Outcome {
             median_s: m.timing.median_s,
             spread: m.timing.spread,
             build_s: m.build_s,
+            interference: m.timing.interference,
         }),
         Err(e) => Outcome::Error {
             kind: error_kind(e).to_string(),
@@ -200,6 +201,7 @@ pub fn result_of(outcome: &Outcome) -> MeasureResult {
                     median_s: t.median_s,
                     min_s,
                     spread: t.spread,
+                    interference: t.interference,
                 },
                 build_s: t.build_s,
             })

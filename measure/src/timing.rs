@@ -38,13 +38,34 @@ pub struct TimingConfig {
     pub cpu_flush: bool,
     /// Size of the CPU flush buffer in bytes.
     pub cpu_flush_bytes: usize,
+    /// CPU: most share of the machine's CPU time that other processes may take during the
+    /// timed runs ([`Timing::interference`]) before they are timed again (default 0.25).
+    #[serde(default = "default_max_interference")]
+    pub max_interference: f64,
+    /// CPU: how many times timed runs disturbed beyond `max_interference` are repeated; the
+    /// least disturbed attempt is kept (default 2).
+    #[serde(default = "default_interference_retries")]
+    pub interference_retries: u32,
 }
+
+/// Share of the machine's CPU time taken by other processes ([`Timing::interference`]) above
+/// which a CPU measurement counts as disturbed: the default of
+/// [`TimingConfig::max_interference`], and what reports count as disturbed trials.
+pub const DISTURBED: f64 = 0.25;
 
 /// Fewest timed runs of any candidate that ran successfully (see [`TimingConfig::max_time_s`]).
 pub const SLOW_MIN_REPEAT: u32 = 3;
 
 fn default_max_time_s() -> f64 {
     1.0
+}
+
+fn default_max_interference() -> f64 {
+    DISTURBED
+}
+
+fn default_interference_retries() -> u32 {
+    2
 }
 
 impl Default for TimingConfig {
@@ -59,6 +80,8 @@ impl Default for TimingConfig {
             gpu_flush_l2: true,
             cpu_flush: false,
             cpu_flush_bytes: 64 << 20,
+            max_interference: default_max_interference(),
+            interference_retries: default_interference_retries(),
         }
     }
 }
@@ -88,6 +111,11 @@ pub struct Timing {
     pub min_s: f64,
     /// Relative spread `(p90 - p10) / median` (0 = perfectly stable).
     pub spread: f64,
+    /// CPU: the share of the machine's CPU time (all cores) that other processes, or the
+    /// hypervisor, took while the samples were timed (0 = the kernel had the machine to
+    /// itself); `None` where it is not known (GPU, no `/proc`, or an older log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interference: Option<f64>,
 }
 
 impl Timing {
@@ -109,6 +137,7 @@ impl Timing {
             median_s,
             spread,
             samples_s,
+            interference: None,
         })
     }
 }
@@ -168,8 +197,10 @@ mod tests {
     #[test]
     fn older_configs_without_the_time_budget_still_parse() {
         let mut v = serde_json::to_value(TimingConfig::default()).unwrap();
-        v.as_object_mut().unwrap().remove("max_time_s");
+        for k in ["max_time_s", "max_interference", "interference_retries"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
         let c: TimingConfig = serde_json::from_value(v).unwrap();
-        assert_eq!(c.max_time_s, 1.0);
+        assert_eq!(c, TimingConfig::default());
     }
 }

@@ -133,3 +133,44 @@ fn gpu_targets_are_rejected() {
         Err(MeasureError::Invalid(_))
     ));
 }
+
+#[test]
+fn other_processes_busy_during_timing_are_reported_as_interference() {
+    let mut cfg = CpuMeasurerConfig::new(cpu_target());
+    cfg.runner = common::test_config();
+    cfg.runner.timing = TimingConfig {
+        warmup: 1,
+        min_repeat: 3,
+        max_repeat: 100_000,
+        // Long enough for /proc's 10 ms ticks to resolve the share.
+        min_time_s: 0.3,
+        max_time_s: 10.0,
+        run_timeout_s: 5.0,
+        interference_retries: 0,
+        ..TimingConfig::default()
+    };
+    let mut m = CpuMeasurer::new(cfg).unwrap();
+    let s = cpu_sketches("matmul(M=64,N=64,K=64)").remove(0);
+    // Busy threads of this process, one per core, are other processes to the worker.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let spinners: Vec<_> = (0..cores)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            })
+        })
+        .collect();
+    let r = m.measure(&[sampled(&s, 1)]).remove(0);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    spinners.into_iter().for_each(|h| h.join().unwrap());
+    let share = r.unwrap().timing.interference;
+    if cfg!(target_os = "linux") {
+        let share = share.expect("/proc is readable on Linux");
+        assert!(share > tilegrad_measure::DISTURBED, "{share}");
+    }
+}

@@ -29,6 +29,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use tilegrad_measure::DISTURBED;
+
 use crate::confirm::{pick_noise, Pick, PickNoise};
 use crate::report::Report;
 use crate::{Result, SearchError};
@@ -64,6 +66,10 @@ pub struct RunCurve {
     /// The schedules the run delivered as its best, one per round that improved it.
     #[serde(default)]
     pub picks: Vec<Pick>,
+    /// Successful trials timed while other processes took more than
+    /// [`tilegrad_measure::DISTURBED`] of the CPUs ([`crate::report::TaskReport::disturbed`]).
+    #[serde(default)]
+    pub disturbed: usize,
 }
 
 impl RunCurve {
@@ -99,6 +105,7 @@ impl RunCurve {
             wall_s,
             build_measure_s: t.time.build_s + t.time.measure_s,
             picks: Vec::new(),
+            disturbed: t.disturbed,
         })
     }
 
@@ -225,6 +232,22 @@ pub struct Comparison {
     /// Measured against confirmed throughput of the runs' picks (when some were confirmed).
     #[serde(default)]
     pub noise: Option<PickNoise>,
+    /// Measurements behind the table that other processes disturbed (see
+    /// [`tilegrad_measure::DISTURBED`]).
+    #[serde(default)]
+    pub disturbed: Disturbed,
+}
+
+/// How many of a comparison's measurements ran while other processes took more than
+/// [`tilegrad_measure::DISTURBED`] of the CPUs: a benchmark must have the machine to itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disturbed {
+    /// Disturbed trials.
+    pub trials: usize,
+    /// All trials of the runs.
+    pub of_trials: usize,
+    /// Picks with at least one disturbed confirmation re-measurement.
+    pub picks: usize,
 }
 
 fn geomean(xs: &[f64]) -> Option<f64> {
@@ -288,6 +311,15 @@ pub fn summarize(runs: &[RunCurve], thresholds: &[f64]) -> Result<Comparison> {
         tasks,
         policies,
         noise: pick_noise(runs),
+        disturbed: Disturbed {
+            trials: runs.iter().map(|r| r.disturbed).sum(),
+            of_trials: runs.iter().map(|r| r.trials).sum(),
+            picks: runs
+                .iter()
+                .flat_map(|r| &r.picks)
+                .filter(|p| p.disturbed > 0)
+                .count(),
+        },
     })
 }
 
@@ -449,6 +481,18 @@ impl Comparison {
                 n.slower_changes,
                 n.changes,
                 n.runs_ending_below_own_best
+            );
+        }
+        let d = &self.disturbed;
+        if d.trials + d.picks > 0 {
+            let _ = writeln!(
+                s,
+                "warning: {} of {} trials, and the confirmation of {} picks, ran while other \
+                 processes took more than {:.0}% of the CPUs: this comparison is not reliable",
+                d.trials,
+                d.of_trials,
+                d.picks,
+                DISTURBED * 100.0
             );
         }
         s.push_str(

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tilegrad_measure::{MeasureInput, Measurer};
+use tilegrad_measure::{MeasureInput, Measurer, DISTURBED};
 
 use crate::compare::RunCurve;
 use crate::report::BestSchedule;
@@ -37,6 +37,10 @@ pub struct Pick {
     /// confirmed; `Some(0.0)`: every re-measurement failed).
     #[serde(default)]
     pub confirmed_gflops: Option<f64>,
+    /// Confirmation re-measurements of it timed while other processes took more than
+    /// [`tilegrad_measure::DISTURBED`] of the CPUs.
+    #[serde(default)]
+    pub disturbed: usize,
 }
 
 impl Pick {
@@ -49,6 +53,7 @@ impl Pick {
             assignment: best.assignment.clone(),
             measured_gflops: best.gflops,
             confirmed_gflops: None,
+            disturbed: 0,
         }
     }
 
@@ -95,6 +100,7 @@ pub fn confirm_picks(
     }
     let flops = task.workload.flops();
     let mut gflops: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); batch.len()];
+    let mut disturbed = vec![0; batch.len()];
     for round in 0..rounds {
         let order: Vec<usize> = if round % 2 == 0 {
             (0..batch.len()).collect()
@@ -104,14 +110,21 @@ pub fn confirm_picks(
         let inputs: Vec<MeasureInput> = order.iter().map(|&i| batch[i].clone()).collect();
         for (&i, result) in order.iter().zip(measurer.measure(&inputs)) {
             let g = match result {
-                Ok(m) if m.timing.median_s > 0.0 => flops / m.timing.median_s / 1e9,
+                Ok(m) if m.timing.median_s > 0.0 => {
+                    if m.timing.interference.is_some_and(|s| s > DISTURBED) {
+                        disturbed[i] += 1;
+                    }
+                    flops / m.timing.median_s / 1e9
+                }
                 _ => 0.0,
             };
             gflops[i].push(g);
         }
     }
     for p in picks.iter_mut() {
-        p.confirmed_gflops = Some(median(&gflops[distinct[&p.key()]]));
+        let i = distinct[&p.key()];
+        p.confirmed_gflops = Some(median(&gflops[i]));
+        p.disturbed = disturbed[i];
     }
     Ok(())
 }

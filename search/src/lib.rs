@@ -40,7 +40,7 @@ pub mod synthetic;
 pub mod tuner;
 
 pub use adam::{AdamParams, ProjectedAdam};
-pub use compare::{summarize, Comparison, RunCurve};
+pub use compare::{summarize, Comparison, Disturbed, RunCurve};
 pub use compare_run::{compare_policies, BenchConfig, BenchOutcome, RunId};
 pub use error::{Result, SearchError};
 pub use evolution::{EvolutionConfig, EvolutionarySearch};

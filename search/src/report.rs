@@ -18,8 +18,8 @@
 //!                  time: { search_s, build_s, measure_s, train_s },
 //!                  round_log: [ { round, task_round, trials, successes, elapsed_s,
 //!                                 best_latency_s, time, calibration: { n, spearman, k,
-//!                                 topk_recall } } ],
-//!                  failures: { "<kind>": count } } ],
+//!                                 topk_recall }, disturbed } ],
+//!                  failures: { "<kind>": count }, disturbed } ],
 //!   "network": [ { round, task, global_trial, elapsed_s, latency_s } ],
 //!   "time": { search_s, build_s, measure_s, train_s },
 //!   "total_trials": 0, "rounds": 0, "failures": { "<kind>": count } }
@@ -150,6 +150,11 @@ pub struct TaskReport {
     pub round_log: Vec<RoundSummary>,
     /// Failed trials by error kind.
     pub failures: BTreeMap<String, usize>,
+    /// Successful trials timed while other processes took more than
+    /// [`tilegrad_measure::DISTURBED`] of the CPUs (even after the measurer's retries): their
+    /// times are not comparable with the others'.
+    #[serde(default)]
+    pub disturbed: usize,
 }
 
 /// A point of a best-so-far curve.
@@ -204,6 +209,10 @@ pub struct RoundSummary {
     pub time: TimeSplit,
     /// How well the cost model ranked the round's measurements.
     pub calibration: RoundCalibration,
+    /// Trials of the round timed while other processes took more than
+    /// [`tilegrad_measure::DISTURBED`] of the CPUs.
+    #[serde(default)]
+    pub disturbed: usize,
 }
 
 /// Cost-model calibration on one round's successful measurements that had a prediction:

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use tilegrad_cost_model::metrics::spearman;
+use tilegrad_measure::DISTURBED;
 
 use crate::report::{
     BestSchedule, CurvePoint, NetworkPoint, Report, RoundCalibration, RoundSummary, RunMeta,
@@ -60,6 +61,9 @@ pub struct Trial {
     pub elapsed_s: Option<f64>,
     /// The outcome.
     pub result: TrialResult,
+    /// Share of the CPUs other processes took while it was timed
+    /// ([`tilegrad_measure::Timing::interference`]), where known.
+    pub interference: Option<f64>,
 }
 
 /// Everything the tuner reports about one finished round.
@@ -111,6 +115,7 @@ impl ReportBuilder {
                 time: TimeSplit::default(),
                 round_log: Vec::new(),
                 failures: BTreeMap::new(),
+                disturbed: 0,
             })
             .collect();
         let report = Report {
@@ -145,6 +150,12 @@ impl ReportBuilder {
         let t = &mut r.tasks[task];
         let mut successes = 0;
         let before = t.best.as_ref().map(|b| b.median_s);
+        let disturbed = stats
+            .trials
+            .iter()
+            .filter(|tr| tr.interference.is_some_and(|s| s > DISTURBED))
+            .count();
+        t.disturbed += disturbed;
         for trial in &stats.trials {
             t.trials += 1;
             r.total_trials += 1;
@@ -198,6 +209,7 @@ impl ReportBuilder {
             best_latency_s: t.best.as_ref().map(|b| b.median_s),
             time: stats.time,
             calibration: round_calibration(&stats.trials, self.calibration_k),
+            disturbed,
         });
         t.rounds += 1;
         r.rounds += 1;

@@ -24,6 +24,7 @@ fn run(policy: &str, task: &str, seed: u64, dt: f64, best: &[Option<f64>]) -> Ru
         wall_s: 10.0,
         build_measure_s: 8.0 + seed as f64,
         picks: Vec::new(),
+        disturbed: 0,
     }
 }
 
@@ -143,6 +144,28 @@ fn text_and_json() {
         (c.tasks.clone(), c.thresholds.clone())
     );
     assert!(summarize(&runs(), &[1.5]).is_err());
+    assert!(!text.contains("warning"), "{text}");
+}
+
+#[test]
+fn disturbed_measurements_are_counted_and_flagged() {
+    let mut all = runs();
+    all[0].disturbed = 2;
+    all[2] = confirmed(all[2].clone(), &[(1, 60.0, 58.0), (2, 70.0, 66.0)]);
+    all[2].picks[1].disturbed = 1;
+    let c = summarize(&all, &[0.9]).unwrap();
+    let total: usize = all.iter().map(|r| r.trials).sum();
+    assert_eq!(
+        c.disturbed,
+        tilegrad_search::Disturbed {
+            trials: 2,
+            of_trials: total,
+            picks: 1
+        }
+    );
+    let text = c.to_text();
+    let want = format!("warning: 2 of {total} trials, and the confirmation of 1 picks");
+    assert!(text.contains(&want), "{text}");
 }
 
 /// `curve` with confirmed picks `(trial, measured, confirmed)`.
@@ -156,6 +179,7 @@ fn confirmed(mut curve: RunCurve, picks: &[(usize, f64, f64)]) -> RunCurve {
             assignment: format!("a={trial}"),
             measured_gflops: measured,
             confirmed_gflops: Some(confirmed),
+            disturbed: 0,
         })
         .collect();
     curve

@@ -15,6 +15,7 @@ fn ok(assignment: &str, predicted: f64, median_s: f64) -> Trial {
         predicted: Some(predicted),
         elapsed_s: None,
         result: TrialResult::Ok { median_s },
+        interference: None,
     }
 }
 
@@ -25,6 +26,7 @@ fn failed(assignment: &str, kind: &str) -> Trial {
         predicted: Some(0.0),
         elapsed_s: None,
         result: TrialResult::Failed { kind: kind.into() },
+        interference: None,
     }
 }
 
@@ -72,14 +74,17 @@ fn built() -> Report {
         trials: vec![ok("a=1", 1.0, 0.03125), failed("a=2", "build_error")],
         best: None,
     };
+    let mut calm = ok("b=2", 2.0, 0.02);
+    calm.interference = Some(0.1); // below tilegrad_measure::DISTURBED
     let r1 = RoundStats {
         elapsed_s: 2.0,
         time: time(0.1, 0.2, 0.4, 0.1),
-        trials: vec![ok("b=1", 1.0, 0.01), ok("b=2", 2.0, 0.02)],
+        trials: vec![ok("b=1", 1.0, 0.01), calm],
         best: None,
     };
     let mut late = ok("a=4", 3.0, 0.015625);
     late.elapsed_s = Some(2.5);
+    late.interference = Some(0.5); // timed while another process ran: disturbed
     let r2 = RoundStats {
         elapsed_s: 3.0,
         time: time(0.2, 0.2, 0.3, 0.1),
@@ -140,10 +145,11 @@ fn curves_bests_and_totals() {
     assert_eq!(
         a.round_log
             .iter()
-            .map(|s| (s.round, s.task_round, s.successes))
+            .map(|s| (s.round, s.task_round, s.successes, s.disturbed))
             .collect::<Vec<_>>(),
-        vec![(0, 0, 1), (2, 1, 1)]
+        vec![(0, 0, 1, 0), (2, 1, 1, 1)]
     );
+    assert_eq!((a.disturbed, r.tasks[1].disturbed), (1, 0));
     let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
     assert!(close(a.time.measure_s, 0.8) && close(r.time.total_s(), 2.5));
     // Overhead: 1 - (build 0.7 + measure 1.2) / 3.2.

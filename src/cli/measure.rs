@@ -154,25 +154,29 @@ fn print_table(w: &Workload, inputs: &[MeasureInput], results: &[MeasureResult])
         .unwrap_or(6)
         .max(6);
     println!(
-        "{:>3}  {:<width$}  {:>10}  {:>9}  {:>7}  {:>10}  assignment",
-        "#", "sketch", "median ms", "GFLOP/s", "spread", "min ms"
+        "{:>3}  {:<width$}  {:>10}  {:>9}  {:>7}  {:>10}  {:>6}  assignment",
+        "#", "sketch", "median ms", "GFLOP/s", "spread", "min ms", "others"
     );
     for (i, (inp, r)) in inputs.iter().zip(results).enumerate() {
         match r {
             Ok(m) => println!(
-                "{:>3}  {:<width$}  {:>10.4}  {:>9.2}  {:>6.1}%  {:>10.4}  {}",
+                "{:>3}  {:<width$}  {:>10.4}  {:>9.2}  {:>6.1}%  {:>10.4}  {:>6}  {}",
                 i + 1,
                 inp.sketch.id,
                 m.timing.median_s * 1e3,
                 flops / m.timing.median_s / 1e9,
                 m.timing.spread * 100.0,
                 m.timing.min_s * 1e3,
+                m.timing
+                    .interference
+                    .map_or("-".to_string(), |s| format!("{:.0}%", s * 100.0)),
                 inp.assignment
             ),
             Err(e) => println!(
-                "{:>3}  {:<width$}  {:>10}  {:>9}  {:>7}  {:>10}  {}\n     error: {}",
+                "{:>3}  {:<width$}  {:>10}  {:>9}  {:>7}  {:>10}  {:>6}  {}\n     error: {}",
                 i + 1,
                 inp.sketch.id,
+                "-",
                 "-",
                 "-",
                 "-",

@@ -164,6 +164,7 @@ pub(crate) fn record_of_offset(row: &Row<'_>, o: usize) -> rusqlite::Result<Reco
                 median_s: row.get::<_, Option<f64>>(13 + o)?.unwrap_or(f64::NAN),
                 spread: row.get::<_, Option<f64>>(14 + o)?.unwrap_or(f64::NAN),
                 build_s: row.get::<_, Option<f64>>(15 + o)?.unwrap_or(f64::NAN),
+                interference: None,
             })
         }
         _ => Outcome::Error {

@@ -49,6 +49,7 @@ pub fn ok(w: (&str, &str), target: &TargetInfo, i: u32, median_s: f64) -> Record
             median_s,
             spread: 0.35,
             build_s: 0.0625,
+            interference: None,
         }),
         provenance: Provenance {
             tilegrad: "0.1.0".into(),

@@ -107,6 +107,10 @@ impl Tuner {
                     predicted: None,
                     elapsed_s: Some(0.0),
                     result,
+                    interference: match &counted.outcome {
+                        Outcome::Ok(t) => t.interference,
+                        Outcome::Error { .. } => None,
+                    },
                 });
                 if sample {
                     pending.push((s, a, label));

@@ -195,6 +195,7 @@ impl Tuner {
                 predicted: p.predicted.is_finite().then_some(p.predicted),
                 elapsed_s: Some(elapsed_s),
                 result: trial_result,
+                interference: result.as_ref().ok().and_then(|m| m.timing.interference),
             });
             if logged {
                 records.push(record_of(input, &self.info, result, provenance.clone()));

@@ -2,7 +2,8 @@
 
 use tilegrad_search::report::Report;
 
-/// One row per task: index, weight, trials, best ms, GFLOP/s, sketch, workload.
+/// One row per task: index, weight, trials, best ms, GFLOP/s, sketch, workload; then a warning
+/// when other processes disturbed some of the measurements.
 pub fn print_table(r: &Report) {
     let sk = r
         .tasks
@@ -38,5 +39,14 @@ pub fn print_table(r: &Report) {
                 t.workload
             ),
         }
+    }
+    let disturbed: usize = r.tasks.iter().map(|t| t.disturbed).sum();
+    if disturbed > 0 {
+        println!(
+            "warning: {disturbed} of {} trial(s) ran while other processes took more than {:.0}% \
+             of the CPUs: their times, and any best among them, may be off",
+            r.total_trials,
+            tilegrad_measure::DISTURBED * 100.0
+        );
     }
 }
