@@ -75,7 +75,9 @@ impl CpuRunner {
     }
 
     /// Builds all kernels in parallel, then verifies and times each in the worker.
-    /// One result per kernel, in order; failures never stop the batch.
+    /// One result per kernel, in order; failures never stop the batch. A kernel that occurs
+    /// several times in the batch is built once and timed at each of its places, so a batch
+    /// can time candidates alternately, back to back (head-to-head, confirmation passes).
     pub fn measure(
         &mut self,
         problem: &Problem,
@@ -84,18 +86,30 @@ impl CpuRunner {
         if let Err(e) = problem.validate() {
             return kernels.iter().map(|_| Err(e.clone())).collect();
         }
-        let built = build_cpu(kernels, &self.cfg.build, &self.session.dir);
-        built
-            .into_iter()
-            .map(|b| {
-                b.and_then(|b| {
-                    let r = self.measure_built(problem, &b);
-                    // The worker has unloaded it; keep the source and log, drop the binary.
-                    let _ = std::fs::remove_file(&b.lib_path);
-                    r
-                })
+        let mut distinct: Vec<CpuKernel> = Vec::new();
+        let slot: Vec<usize> = kernels
+            .iter()
+            .map(|k| match distinct.iter().position(|d| d == k) {
+                Some(i) => i,
+                None => {
+                    distinct.push(k.clone());
+                    distinct.len() - 1
+                }
             })
-            .collect()
+            .collect();
+        let built = build_cpu(&distinct, &self.cfg.build, &self.session.dir);
+        let out = slot
+            .iter()
+            .map(|&i| match &built[i] {
+                Ok(b) => self.measure_built(problem, b),
+                Err(e) => Err(e.clone()),
+            })
+            .collect();
+        // The worker has unloaded them; keep the sources and logs, drop the binaries.
+        for b in built.iter().flatten() {
+            let _ = std::fs::remove_file(&b.lib_path);
+        }
+        out
     }
 
     /// Verifies and times one already built kernel.

@@ -174,3 +174,27 @@ fn other_processes_busy_during_timing_are_reported_as_interference() {
         assert!(share > tilegrad_measure::DISTURBED, "{share}");
     }
 }
+
+#[test]
+fn a_candidate_repeated_in_a_batch_is_built_once_and_timed_at_each_place() {
+    let mm = cpu_sketches("matmul(M=16,N=16,K=8)");
+    let (a, b) = (sampled(&mm[0], 3), sampled(&mm[0], 4));
+    assert_ne!(a.assignment, b.assignment);
+    let mut m = measurer();
+    let r = m.measure(&[a.clone(), b.clone(), a.clone(), b, a]);
+    assert!(r.iter().all(Result::is_ok), "{r:?}");
+    let sources = std::fs::read_dir(m.build_dir().path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "c"))
+        })
+        .count();
+    assert_eq!(sources, 2);
+    // Every place has its own timed runs.
+    let samples: Vec<usize> = r
+        .iter()
+        .map(|x| x.as_ref().unwrap().timing.samples_s.len())
+        .collect();
+    assert_eq!(samples, vec![3; 5]);
+}

@@ -1,6 +1,7 @@
 //! Confirmation of a benchmark's picks: every schedule that some run delivered as its best
 //! (at the end of a round) is measured again, `rounds` times, interleaved with the picks of
-//! every other run of the same task, and gets the median of those re-measurements.
+//! every other run of the same task, and gets the median of those re-measurements, each
+//! relative to the other picks timed in the same pass.
 //!
 //! Why: on a shared machine one measurement can be off by tens of percent for seconds at a
 //! time (the CPU VM this project is developed on gives the same matmul kernel 57-129 GFLOP/s
@@ -8,6 +9,16 @@
 //! judged against, and which policy "reached 95 %" is decided by when the noise was kind. The
 //! re-measurements are made close together in time, in alternating order (forwards, then
 //! backwards), so drift of the machine hits every policy's picks alike.
+//!
+//! How: all passes go to the measurer as one batch, so each pick is built once and the passes
+//! run back to back, with no compilation between them. The machine's speed still drifts
+//! between passes: on the 2-core VM every kernel of a pass can be 20 % slower than in the
+//! pass before, and for some seconds. So each re-measurement is taken relative to its pass's
+//! level (the median throughput of the pass's successful picks), and a pick's confirmed
+//! throughput is the median of its relative throughputs times the median level of all passes.
+//! In session 6, the 8 best matmul 512^3 picks of session 5 were timed in 6 passes, in two
+//! processes. In both, the six fastest came out within 9 % of each other, and the other two
+//! 7-13 % below them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -63,9 +74,9 @@ impl Pick {
 }
 
 /// Re-measures every distinct pick of `picks` (all runs of `task`) `rounds` times and sets
-/// each pick's `confirmed_gflops` to the median over the rounds. A pick whose sketch or
-/// assignment does not belong to `task` is an error; a re-measurement that fails counts as
-/// 0 GFLOP/s in the median.
+/// each pick's `confirmed_gflops` to its pass-relative median (see the [module docs](self)).
+/// A pick whose sketch or assignment does not belong to `task` is an error; a
+/// re-measurement that fails counts as 0 GFLOP/s.
 pub fn confirm_picks(
     task: &TuneTask,
     picks: &mut [&mut Pick],
@@ -99,34 +110,55 @@ pub fn confirm_picks(
         });
     }
     let flops = task.workload.flops();
-    let mut gflops: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); batch.len()];
-    let mut disturbed = vec![0; batch.len()];
-    for round in 0..rounds {
-        let order: Vec<usize> = if round % 2 == 0 {
-            (0..batch.len()).collect()
-        } else {
-            (0..batch.len()).rev().collect()
-        };
-        let inputs: Vec<MeasureInput> = order.iter().map(|&i| batch[i].clone()).collect();
-        for (&i, result) in order.iter().zip(measurer.measure(&inputs)) {
-            let g = match result {
-                Ok(m) if m.timing.median_s > 0.0 => {
-                    if m.timing.interference.is_some_and(|s| s > DISTURBED) {
-                        disturbed[i] += 1;
-                    }
-                    flops / m.timing.median_s / 1e9
+    let n = batch.len();
+    // Pass `r` runs forwards when `r` is even, backwards when odd.
+    let order: Vec<usize> = (0..rounds)
+        .flat_map(|r| (0..n).map(move |j| if r % 2 == 0 { j } else { n - 1 - j }))
+        .collect();
+    let inputs: Vec<MeasureInput> = order.iter().map(|&i| batch[i].clone()).collect();
+    let results = measurer.measure(&inputs);
+    // gflops[pass][pick]
+    let mut gflops = vec![vec![0.0; n]; rounds];
+    let mut disturbed = vec![0; n];
+    for (j, (&i, result)) in order.iter().zip(results).enumerate() {
+        if let Ok(m) = result {
+            if m.timing.median_s > 0.0 {
+                gflops[j / n][i] = flops / m.timing.median_s / 1e9;
+                if m.timing.interference.is_some_and(|s| s > DISTURBED) {
+                    disturbed[i] += 1;
                 }
-                _ => 0.0,
-            };
-            gflops[i].push(g);
+            }
         }
     }
+    let confirmed = pass_relative(&gflops);
     for p in picks.iter_mut() {
         let i = distinct[&p.key()];
-        p.confirmed_gflops = Some(median(&gflops[i]));
+        p.confirmed_gflops = Some(confirmed[i]);
         p.disturbed = disturbed[i];
     }
     Ok(())
+}
+
+/// Per pick, from `gflops[pass][pick]` (0 = failed): the median over passes of its
+/// throughput over the pass's level (median of the pass's non-zero values), times the
+/// median level. Passes where everything failed are skipped; a pick that failed everywhere
+/// gets 0.
+pub fn pass_relative(gflops: &[Vec<f64>]) -> Vec<f64> {
+    let n = gflops.first().map_or(0, Vec::len);
+    let passes: Vec<(&Vec<f64>, f64)> = gflops
+        .iter()
+        .filter_map(|pass| {
+            let ok: Vec<f64> = pass.iter().copied().filter(|g| *g > 0.0).collect();
+            (!ok.is_empty()).then(|| (pass, median(&ok)))
+        })
+        .collect();
+    if passes.is_empty() {
+        return vec![0.0; n];
+    }
+    let level = median(&passes.iter().map(|p| p.1).collect::<Vec<_>>());
+    (0..n)
+        .map(|i| median(&passes.iter().map(|(p, l)| p[i] / l).collect::<Vec<_>>()) * level)
+        .collect()
 }
 
 /// The median of `values` (non-empty).
@@ -202,4 +234,38 @@ pub fn pick_noise(runs: &[RunCurve]) -> Option<PickNoise> {
         runs_ending_below_own_best,
         runs: confirmed.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pass_relative;
+
+    #[test]
+    fn passes_are_judged_relative_to_their_level() {
+        // Pass 2 ran 20 % slow for every pick: the picks' relative speeds are unchanged.
+        let g = vec![
+            vec![100.0, 90.0, 80.0],
+            vec![80.0, 72.0, 64.0],
+            vec![100.0, 90.0, 80.0],
+        ];
+        let c = pass_relative(&g);
+        let want = [100.0, 90.0, 80.0];
+        assert!(
+            c.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-9),
+            "{c:?}"
+        );
+        // A failure counts as 0 for its pick and leaves the level to the others; a pass
+        // where everything failed is skipped; a lone pick keeps its median.
+        let g = vec![vec![100.0, 0.0], vec![0.0, 0.0], vec![90.0, 45.0]];
+        let c = pass_relative(&g);
+        // Levels 100 and 67.5 (median 83.75); pick 0: median(1, 90/67.5) · 83.75.
+        assert!(
+            (c[0] - (1.0 + 90.0 / 67.5) / 2.0 * 83.75).abs() < 1e-9,
+            "{c:?}"
+        );
+        assert!((c[1] - (45.0 / 67.5) / 2.0 * 83.75).abs() < 1e-9, "{c:?}");
+        assert_eq!(pass_relative(&[vec![0.0, 0.0]]), vec![0.0, 0.0]);
+        let lone = pass_relative(&[vec![50.0], vec![70.0], vec![60.0]]);
+        assert!((lone[0] - 60.0).abs() < 1e-9);
+    }
 }

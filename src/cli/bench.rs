@@ -90,10 +90,11 @@ pub struct SearchArgs {
     /// untrained), `none` (untrained, seeded per run) or a saved model's path.
     #[arg(long, value_name = "MODEL", default_value = "auto", value_parser = super::model::parse_choice)]
     pub model: tilegrad_search::ModelChoice,
-    /// After each task, measure every schedule some run delivered as its best N more times
-    /// (interleaved over all runs) and judge the task on the medians; 0 judges on the runs'
-    /// own single measurements.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    /// After each task, measure every schedule some run delivered as its best in N more
+    /// passes (each pass times every pick once, back to back, alternating direction) and
+    /// judge the task on each pick's median throughput relative to its passes; 0 judges on
+    /// the runs' own single measurements.
+    #[arg(long, value_name = "N", default_value_t = 5)]
     pub confirm: usize,
     /// Also write the table and every run's curve as JSON here.
     #[arg(long, value_name = "PATH")]
