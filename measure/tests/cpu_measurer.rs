@@ -27,17 +27,22 @@ fn cpu_target() -> Target {
     }
 }
 
+/// Three timed runs after one warm-up, input seed 11.
 fn measurer() -> CpuMeasurer {
-    let mut cfg = CpuMeasurerConfig::new(cpu_target());
-    cfg.runner = common::test_config();
-    cfg.runner.timing = TimingConfig {
+    measurer_timed(TimingConfig {
         warmup: 1,
         min_repeat: 3,
         max_repeat: 3,
         min_time_s: 0.0,
         run_timeout_s: 5.0,
         ..TimingConfig::default()
-    };
+    })
+}
+
+fn measurer_timed(timing: TimingConfig) -> CpuMeasurer {
+    let mut cfg = CpuMeasurerConfig::new(cpu_target());
+    cfg.runner = common::test_config();
+    cfg.runner.timing = timing;
     cfg.seed = 11;
     CpuMeasurer::new(cfg).unwrap()
 }
@@ -136,9 +141,7 @@ fn gpu_targets_are_rejected() {
 
 #[test]
 fn other_processes_busy_during_timing_are_reported_as_interference() {
-    let mut cfg = CpuMeasurerConfig::new(cpu_target());
-    cfg.runner = common::test_config();
-    cfg.runner.timing = TimingConfig {
+    let mut m = measurer_timed(TimingConfig {
         warmup: 1,
         min_repeat: 3,
         max_repeat: 100_000,
@@ -148,8 +151,7 @@ fn other_processes_busy_during_timing_are_reported_as_interference() {
         run_timeout_s: 5.0,
         interference_retries: 0,
         ..TimingConfig::default()
-    };
-    let mut m = CpuMeasurer::new(cfg).unwrap();
+    });
     let s = cpu_sketches("matmul(M=64,N=64,K=64)").remove(0);
     // Busy threads of this process, one per core, are other processes to the worker.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
