@@ -73,7 +73,14 @@ fn every_small_workload_gets_cpu_sketches_with_the_expected_ids() {
         let def = w.compute();
         let expect: &[&str] =
             if tiled.contains(&w.op().name()) && def.stages[0].spatial_size() > 1.0 {
-                &["cpu-tiling", "cpu-tiling/no-cache"]
+                // `cpu-tiling/packed` needs a vector operand: B of a matmul that is not
+                // `trans_b` (its last index is the output's contiguous axis), every conv's
+                // weights.
+                if w.to_string().contains("trans_b=1") {
+                    &["cpu-tiling", "cpu-tiling/no-cache"]
+                } else {
+                    &["cpu-tiling", "cpu-tiling/no-cache", "cpu-tiling/packed"]
+                }
             } else if def.stages.len() == 1 && def.stages[0].reduce.is_empty() {
                 &["cpu-simple/elementwise", "cpu-simple/rows"]
             } else {
@@ -296,10 +303,15 @@ fn tiling_vectorizes_the_contiguous_output_dimension() {
             let last = st.spatial.iter().rev().find(|a| a.extent > 1).unwrap();
             let want = format!("{}.3", last.name);
             let vec = loops_of(&s.tree, LoopKind::Vectorized);
-            assert!(vec.iter().all(|v| *v == want), "{w} {}: {vec:?}", s.id);
+            // The copy into the pack runs along the same axis, in its own loop `<T>.p3`.
+            let ok = |v: &String| *v == want || (s.id.ends_with("packed") && v.ends_with(".p3"));
+            assert!(vec.iter().all(ok), "{w} {}: {vec:?}", s.id);
             let out = &def.tensors[st.output].name;
             let (acc, n_vec) = if s.id == "cpu-tiling" {
                 (format!("{out}.local"), 3)
+            } else if s.id == "cpu-tiling/packed" {
+                // Init, the micro-kernel, write-back and the copy into the pack.
+                (format!("{out}.local"), 4)
             } else {
                 (
                     out.clone(),

@@ -40,6 +40,23 @@
 //! are a large share of the work, and when a large `S2·S3` tile would not fit in registers
 //! anyway (Ansor generates this sketch too, the cached one only with its cache-write rule).
 //!
+//! Sketch `cpu-tiling/packed` is the cached nest with the *vector operand* (the load the
+//! micro-kernel reads with vector loads: matmul's `B`, a conv's weights) copied, at every
+//! `R0` step, into a contiguous per-thread block `<T>.pack` that the `S2`/`R1`/`S3` loops then
+//! read (`cpu_pack.rs` has the layout and the index arithmetic):
+//!
+//! ```text
+//!   for k.0 in R0_k (unroll_max_step = unroll) {
+//!    for B.p2 in S2_j { for B.p0_ in R1_k { for B.p3 in S3_j @vectorized {
+//!      B.pack[p2, p0, p3] = B[k.0·R1 + p0, tile_j + p2·S3_j + p3] }}}
+//!    for i.2 … { for j.2 … { for k.1 … { for i.3 … { for j.3 … @vectorized {
+//!      C.local[…] += A[…] · B.pack[j.2, k.1, j.3] }}}}}}
+//! ```
+//! Unpacked, consecutive `k` rows of `B` are `N` floats apart, so for power-of-two `N` the
+//! rows of one block share a few L1 sets; packed they are `S3_j` floats apart. It is generated
+//! only when the stage has a vector operand (not for `trans_b` matmuls, whose `B` is read
+//! along `k`).
+//!
 //! # Space
 //! The split groups above, `unroll ∈ {1, 16, 64, 512}`, and linear constraints: every
 //! innermost factor `S3_a`, `R1_r ≤ 64` (`innermost_<a>`; this bounds the vector length);
@@ -48,7 +65,9 @@
 //! Ansor's innermost limits, these keep random samples in the fast region); the vectorized
 //! `S3 ≥ lanes` when its extent is a multiple of the vector width (`vector_lanes`); `Π S0_a ≥
 //! cores` when the extents allow it (`parallel`, so every core gets work); and for
-//! `cpu-tiling` the accumulator size `Π S2_a·S3_a ≤ L1 bytes / 4` (`local_tile`).
+//! `cpu-tiling` the accumulator size `Π S2_a·S3_a ≤ L1 bytes / 4` (`local_tile`). Packed, the
+//! panel depth `R1` may reach 256 (BLIS's `kc`) and the pack `S2_v·S3_v·Π R1 ≤ L2 bytes / 16`
+//! (`pack_tile`).
 //!
 //! The `S3` loops form the register tile: the vectorized one innermost, the other `S3` loops
 //! [`LoopKind::Unrolled`], so code generation keeps the `Π S3_a / lanes` accumulators in
@@ -60,12 +79,15 @@ use tilegrad_symbolic::{
 };
 
 use super::lower::{
-    declare_tensors, flatten, loop_nest, lower_value, product, unflatten, LoopSpec,
+    declare_tensors, flatten, loop_nest, lower_load, lower_value, lower_value_with, product,
+    unflatten, LoopSpec,
 };
 use super::lower::{is_tileable as applies, MAX_INNERMOST};
 use crate::compute::{AxisId, ComputeDef, Stage, ValueExpr};
 use crate::sketch::{Sketch, SketchRule};
 
+#[path = "cpu_pack.rs"]
+mod pack;
 #[path = "cpu_registers.rs"]
 mod registers;
 use crate::{Result, TemplateError, Workload};
@@ -96,11 +118,46 @@ impl SketchRule for CpuTiling {
         if !applies(compute) {
             return Ok(Vec::new());
         }
-        Ok(vec![
-            sketch(workload, compute, cpu, true)?,
-            sketch(workload, compute, cpu, false)?,
-        ])
+        let mut out = vec![
+            sketch(workload, compute, cpu, Variant::Cached)?,
+            sketch(workload, compute, cpu, Variant::NoCache)?,
+        ];
+        if let Some(packed) = sketch_packed(workload, compute, cpu)? {
+            out.push(packed);
+        }
+        Ok(out)
     }
+}
+
+/// The three sketches of the rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    /// `cpu-tiling`: register-tile accumulator.
+    Cached,
+    /// `cpu-tiling/no-cache`: accumulation in the output.
+    NoCache,
+    /// `cpu-tiling/packed`: as `Cached`, with the vector operand packed per `R0` step.
+    Packed,
+}
+
+impl Variant {
+    fn id(self) -> &'static str {
+        match self {
+            Variant::Cached => "cpu-tiling",
+            Variant::NoCache => "cpu-tiling/no-cache",
+            Variant::Packed => "cpu-tiling/packed",
+        }
+    }
+}
+
+/// `cpu-tiling/packed`, when the stage has a vector operand (see `cpu_pack.rs`).
+fn sketch_packed(workload: &Workload, def: &ComputeDef, cpu: &CpuSpec) -> Result<Option<Sketch>> {
+    let s = sketch(workload, def, cpu, Variant::Packed)?;
+    Ok(s.tree
+        .buffers
+        .iter()
+        .any(|b| b.name.ends_with(".pack"))
+        .then_some(s))
 }
 
 /// One tiled axis: its levels, outermost (the quotient) first.
@@ -143,8 +200,15 @@ fn declare_groups(
     Ok(out)
 }
 
-/// Builds the `cpu-tiling` sketch (`cached`) or `cpu-tiling/no-cache`.
-fn sketch(workload: &Workload, def: &ComputeDef, cpu: &CpuSpec, cached: bool) -> Result<Sketch> {
+/// Builds one sketch of the rule (for `Packed` without a vector operand: the cached nest,
+/// which [`sketch_packed`] drops).
+fn sketch(
+    workload: &Workload,
+    def: &ComputeDef,
+    cpu: &CpuSpec,
+    variant: Variant,
+) -> Result<Sketch> {
+    let cached = variant != Variant::NoCache;
     let stage = &def.stages[0];
     let mut b = TreeBuilder::new(&stage.name);
     let mut space = Space::new();
@@ -155,11 +219,17 @@ fn sketch(workload: &Workload, def: &ComputeDef, cpu: &CpuSpec, cached: bool) ->
     for (t, gid) in sp.iter().chain(&rd) {
         let f = space.group(*gid).map_err(err)?.factors().to_vec();
         let inner = f[f.len() - 1];
+        // Packed, the `R1` block is the panel depth (BLIS's `kc`), up to 4× longer.
+        let max = if variant == Variant::Packed && f.len() == 1 {
+            4.0 * MAX_INNERMOST
+        } else {
+            MAX_INNERMOST
+        };
         space
             .add_log_product_constraint(
                 &format!("innermost_{}", t.name),
                 &[(LogTerm::Var(inner), 1.0)],
-                MAX_INNERMOST,
+                max,
             )
             .map_err(err)?;
         if f.len() == 3 {
@@ -167,6 +237,15 @@ fn sketch(workload: &Workload, def: &ComputeDef, cpu: &CpuSpec, cached: bool) ->
         }
     }
     register_constraints(&mut space, stage, &sp, cpu)?;
+    let sp_t: Vec<Tiled> = sp.iter().map(|(t, _)| t.clone()).collect();
+    let rd_t: Vec<Tiled> = rd.iter().map(|(t, _)| t.clone()).collect();
+    let packed = match variant {
+        Variant::Packed => pack::vector_operand(stage, &sp_t, &rd_t),
+        _ => None,
+    };
+    if let Some(tensor) = packed {
+        pack::constraint(&mut space, stage, tensor, &sp, &rd, cpu)?;
+    }
     if cached && !tile.is_empty() {
         let elems = (cpu.l1_bytes / 4).max(1) as f64;
         space
@@ -180,20 +259,16 @@ fn sketch(workload: &Workload, def: &ComputeDef, cpu: &CpuSpec, cached: bool) ->
     let plan = Plan {
         def,
         stage,
-        sp: sp.into_iter().map(|(t, _)| t).collect(),
-        rd: rd.into_iter().map(|(t, _)| t).collect(),
+        sp: sp_t,
+        rd: rd_t,
         unroll,
         cached,
+        packed,
     };
     let tree = plan.build(b)?;
     tree.verify().map_err(err)?;
-    let id = if cached {
-        "cpu-tiling"
-    } else {
-        "cpu-tiling/no-cache"
-    };
     Ok(Sketch {
-        id: id.into(),
+        id: variant.id().into(),
         workload: workload.clone(),
         tree,
         space,
@@ -208,6 +283,8 @@ struct Plan<'a> {
     rd: Vec<Tiled>,
     unroll: ExprId,
     cached: bool,
+    /// The vector operand packed per `R0` step (`cpu-tiling/packed`).
+    packed: Option<crate::compute::TensorId>,
 }
 
 impl Plan<'_> {
@@ -263,6 +340,17 @@ impl Plan<'_> {
             .copied()
             .flatten()
             .ok_or_else(|| err("no output buffer"))?;
+        let pack = match self.packed {
+            Some(t) => {
+                let global = bufs
+                    .get(t)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| err("the packed operand has no buffer"))?;
+                Some(self.declare_pack(&mut b, t, global)?)
+            }
+            None => None,
+        };
         let acc = if self.cached {
             let mut shape = [self.level(2), self.level(3)].concat();
             if shape.is_empty() {
@@ -315,34 +403,70 @@ impl Plan<'_> {
                         }
                     }
                 });
-                // Reduction: R0 (unrolled), S2, R1, S3.
-                let mut specs = [
-                    Self::specs(&self.rd, 0, false),
+                // Reduction: R0 (unrolled), [pack], S2, R1, S3.
+                let mut r0_specs = Self::specs(&self.rd, 0, false);
+                let inner_specs = [
                     Self::specs(&self.sp, 2, false),
                     Self::specs(&self.rd, 1, false),
                     Self::specs(&self.sp, 3, true),
                 ]
                 .concat();
+                let mut specs = [r0_specs.clone(), inner_specs.clone()].concat();
                 if let Some(first) = specs.first_mut() {
                     first.unroll = Some(self.unroll);
                 }
-                loop_nest(b, &specs, &mut |b, v| {
-                    let (r0, rest) = v.split_at(nr);
-                    let (s2, rest) = rest.split_at(ns);
+                if let Some(first) = r0_specs.first_mut() {
+                    first.unroll = Some(self.unroll);
+                }
+                let body = |b: &mut TreeBuilder, r0: &[ExprId], v: &[ExprId]| {
+                    let (s2, rest) = v.split_at(ns);
                     let (r1, s3) = rest.split_at(nr);
                     let r: Vec<[ExprId; 2]> = (0..nr).map(|k| [r0[k], r1[k]]).collect();
                     let g = at(b, s2, s3, &r);
-                    match lower_value(b, self.def, &bufs, &self.stage.body, &g, None) {
-                        Ok(value) => match acc {
-                            Some(acc) => {
-                                let idx = acc_index(b, s2, s3);
-                                b.accumulate(acc, &idx, value);
+                    let value = lower_value_with(
+                        b,
+                        &self.stage.body,
+                        &g,
+                        None,
+                        &mut |b, tensor, index, pad| match &pack {
+                            Some(pk) if pk.tensor == tensor => self.packed_load(b, pk, s2, s3, r1),
+                            _ => {
+                                let buf =
+                                    bufs.get(tensor).copied().flatten().ok_or_else(|| {
+                                        err(format!("tensor {tensor} has no buffer"))
+                                    })?;
+                                lower_load(b, self.def, buf, tensor, index, pad, &g)
                             }
-                            None => b.accumulate(out, &g[..n_sp], value),
                         },
-                        Err(e) => res = Err(e),
+                    );
+                    match acc {
+                        Some(acc) => {
+                            let idx = acc_index(b, s2, s3);
+                            b.accumulate(acc, &idx, value?);
+                        }
+                        None => b.accumulate(out, &g[..n_sp], value?),
                     }
-                });
+                    Ok(())
+                };
+                let mut first_err = Ok(());
+                match &pack {
+                    Some(pk) => loop_nest(b, &r0_specs, &mut |b, r0| {
+                        let fetched = self.fetch(b, pk, &s0, s1, r0);
+                        first_err = first_err.clone().and(fetched);
+                        loop_nest(b, &inner_specs, &mut |b, v| {
+                            let r = body(b, r0, v);
+                            first_err = first_err.clone().and(r);
+                        });
+                    }),
+                    None => loop_nest(b, &specs, &mut |b, v| {
+                        let (r0, rest) = v.split_at(nr);
+                        let r = body(b, r0, rest);
+                        first_err = first_err.clone().and(r);
+                    }),
+                }
+                if let Err(e) = first_err {
+                    res = Err(e);
+                }
                 // Write-back with the epilogue.
                 if acc.is_none() && self.stage.post == ValueExpr::Acc {
                     return;

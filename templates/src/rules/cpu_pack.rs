@@ -1,0 +1,260 @@
+//! Operand packing of the `cpu-tiling/packed` sketch (see the parent module's docs).
+//!
+//! The *vector operand* is the load of the body that the register tile reads with vector
+//! loads: its last index is the bare vectorized axis `v` (the last tiled spatial axis), `v`
+//! occurs in no other index, and some tiled reduction axis occurs (so the tile is reused over
+//! the rows of the register tile). Matmul's `B[k, j]` and a conv's weights `W[r, s, c, k]`
+//! are vector operands. Unpacked, consecutive reduction steps read it `N` floats apart: for a
+//! power-of-two `N` the rows of one `R1` block fall into a few L1 sets.
+//!
+//! Packed, every `R0` step first copies the block that the `S2`/`R1`/`S3` loops will read into
+//! `<T>.pack` ([`Scope::Local`]), laid out `[S2_v, e_0, …, e_{d-2}, S3_v]`: one contiguous
+//! `e_0…·S3_v` panel per vector column block, read in order by the micro-kernel. A leading
+//! index `d` spans `e_d = 1 + Σ |c|·(tile − 1)` over its terms (tile `S2·S3` of a spatial axis,
+//! `R1` of a reduction axis). With `G` the global coordinate of an axis at the block's first
+//! point (`s2 = s3 = r1 = 0`) and `L` its offset in the block, `index_d(G + L) = base_d +
+//! idx_d` where `base_d = index_d(G) − shift_d`, `idx_d = Σ c·L + shift_d` and `shift_d =
+//! Σ_{c<0} |c|·(tile − 1)`, so `0 ≤ idx_d < e_d`.
+
+use tilegrad_symbolic::{
+    BufferId, CpuSpec, ExprId, LogTerm, LoopKind, Scope, Space, SplitGroupId, TreeBuilder, Value,
+};
+
+use super::{err, Plan, Tiled};
+use crate::compute::{AxisId, IndexExpr, Stage, TensorId};
+use crate::rules::lower::{
+    add, affine_expr, flatten, loop_nest, mul, mul_const, sub, sum, LoopSpec,
+};
+use crate::Result;
+
+/// The packed vector operand of one sketch.
+#[derive(Clone, Debug)]
+pub(super) struct Pack {
+    pub tensor: TensorId,
+    index: Vec<IndexExpr>,
+    name: String,
+    global: BufferId,
+    pub local: BufferId,
+    /// Extents of the leading indices (all but the last).
+    ext: Vec<ExprId>,
+}
+
+/// The vector operand of `stage` (the only load of its tensor, see the module docs), given
+/// the tiled spatial and reduction axes.
+pub(super) fn vector_operand(stage: &Stage, sp: &[Tiled], rd: &[Tiled]) -> Option<TensorId> {
+    let v = sp.last()?.axis;
+    let loads = stage.body.loads();
+    let vector = |(tensor, index, pad): &&(TensorId, &[IndexExpr], Option<f64>)| {
+        let Some((last, lead)) = index.split_last() else {
+            return false;
+        };
+        let bare = last.div == 1
+            && last.offset == 0
+            && last.terms.len() == 1
+            && last.terms[0].axis == v
+            && last.terms[0].coef == 1;
+        bare && pad.is_none()
+            && loads.iter().filter(|(t, _, _)| t == tensor).count() == 1
+            && lead
+                .iter()
+                .all(|ix| ix.div == 1 && ix.terms.iter().all(|t| t.axis != v))
+            && lead
+                .iter()
+                .any(|ix| ix.terms.iter().any(|t| rd.iter().any(|r| r.axis == t.axis)))
+    };
+    loads.iter().find(vector).map(|(t, _, _)| *t)
+}
+
+/// `pack_tile`: the packed block `S2_v·S3_v · Π R1_r` (over the reduction axes the operand
+/// reads) fits in a quarter of L2, leaving room for the accumulators and the other operand.
+pub(super) fn constraint(
+    space: &mut Space,
+    stage: &Stage,
+    tensor: TensorId,
+    sp: &[(Tiled, SplitGroupId)],
+    rd: &[(Tiled, SplitGroupId)],
+    cpu: &CpuSpec,
+) -> Result<()> {
+    let loads = stage.body.loads();
+    let Some((_, index, _)) = loads.iter().find(|(t, _, _)| *t == tensor) else {
+        return Ok(());
+    };
+    let reads = |axis: AxisId| {
+        index
+            .iter()
+            .any(|ix| ix.terms.iter().any(|t| t.axis == axis))
+    };
+    let mut terms = Vec::new();
+    if let Some((_, gid)) = sp.last() {
+        let f = space.group(*gid).map_err(err)?.factors().to_vec();
+        terms.extend([(LogTerm::Var(f[1]), 1.0), (LogTerm::Var(f[2]), 1.0)]);
+    }
+    for (_, gid) in rd.iter().filter(|(t, _)| reads(t.axis)) {
+        let f = space.group(*gid).map_err(err)?.factors().to_vec();
+        terms.push((LogTerm::Var(f[0]), 1.0));
+    }
+    let elems = (cpu.l2_bytes / 16).max(1) as f64;
+    space
+        .add_log_product_constraint("pack_tile", &terms, elems)
+        .map_err(err)?;
+    Ok(())
+}
+
+impl Plan<'_> {
+    /// The block extent of `axis` (`S2·S3` spatial, `R1` reduction), `None` when untiled.
+    fn tile_of(&self, b: &mut TreeBuilder, axis: usize) -> Option<ExprId> {
+        if let Some(t) = self.sp.iter().find(|t| t.axis == axis) {
+            return Some(mul(b.e(), t.levels[2], t.levels[3]));
+        }
+        self.rd.iter().find(|t| t.axis == axis).map(|t| t.levels[1])
+    }
+
+    /// `shift_d` of index `ix` (see the module docs).
+    fn shift(&self, b: &mut TreeBuilder, ix: &IndexExpr) -> ExprId {
+        let mut terms = Vec::new();
+        for t in ix.terms.iter().filter(|t| t.coef < 0) {
+            if let Some(tile) = self.tile_of(b, t.axis) {
+                let one = b.c(1.0);
+                let m = sub(b.e(), tile, one);
+                terms.push(mul_const(b.e(), m, -t.coef));
+            }
+        }
+        sum(b.e(), &terms)
+    }
+
+    /// Declares `<T>.pack` for the vector operand `tensor` (loaded from `global`).
+    pub(super) fn declare_pack(
+        &self,
+        b: &mut TreeBuilder,
+        tensor: TensorId,
+        global: BufferId,
+    ) -> Result<Pack> {
+        let (_, index, _) = self
+            .stage
+            .body
+            .loads()
+            .into_iter()
+            .find(|(t, _, _)| *t == tensor)
+            .ok_or_else(|| err("the packed operand is not loaded"))?;
+        let index = index.to_vec();
+        let mut ext = Vec::with_capacity(index.len());
+        for ix in &index[..index.len() - 1] {
+            let mut terms = Vec::new();
+            let mut konst = 1i64;
+            for t in &ix.terms {
+                if let Some(tile) = self.tile_of(b, t.axis) {
+                    konst -= t.coef.abs();
+                    terms.push(mul_const(b.e(), tile, t.coef.abs()));
+                }
+            }
+            terms.push(b.c(konst as f64));
+            ext.push(sum(b.e(), &terms));
+        }
+        let v = self.sp.last().ok_or_else(|| err("no vector axis"))?;
+        let shape = [&[v.levels[2]], &ext[..], &[v.levels[3]]].concat();
+        let name = self.def.tensors[tensor].name.clone();
+        let local = b.buffer(&format!("{name}.pack"), Scope::Local, &shape);
+        Ok(Pack {
+            tensor,
+            index,
+            name,
+            global,
+            local,
+            ext,
+        })
+    }
+
+    /// Copies the block of `pk` read by the `S2`/`R1`/`S3` loops at the tile `(s0, s1)` and
+    /// reduction step `r0`.
+    pub(super) fn fetch(
+        &self,
+        b: &mut TreeBuilder,
+        pk: &Pack,
+        s0: &[ExprId],
+        s1: &[ExprId],
+        r0: &[ExprId],
+    ) -> Result<()> {
+        let zero = b.c(0.0);
+        let mut base = vec![zero; self.stage.spatial.len() + self.stage.reduce.len()];
+        for (k, t) in self.sp.iter().enumerate() {
+            base[t.axis] = flatten(b.e(), &[s0[k], s1[k], zero, zero], &t.levels);
+        }
+        for (k, t) in self.rd.iter().enumerate() {
+            base[t.axis] = flatten(b.e(), &[r0[k], zero], &t.levels);
+        }
+        let lead = &pk.index[..pk.index.len() - 1];
+        let mut starts = Vec::with_capacity(lead.len());
+        for ix in lead {
+            let g = affine_expr(b.e(), ix, &base)?;
+            let s = self.shift(b, ix);
+            starts.push(sub(b.e(), g, s));
+        }
+        let v = self.sp.last().ok_or_else(|| err("no vector axis"))?;
+        let vbase = base[v.axis];
+        let mut specs = vec![LoopSpec::new(
+            format!("{}.p2", pk.name),
+            v.levels[2],
+            LoopKind::Serial,
+        )];
+        for (d, &e) in pk.ext.iter().enumerate() {
+            specs.push(LoopSpec::new(
+                format!("{}.p{d}_", pk.name),
+                e,
+                LoopKind::Serial,
+            ));
+        }
+        specs.push(LoopSpec::new(
+            format!("{}.p3", pk.name),
+            v.levels[3],
+            LoopKind::Vectorized,
+        ));
+        loop_nest(b, &specs, &mut |b, c| {
+            let (p2, rest) = (c[0], &c[1..]);
+            let (mid, p3) = rest.split_at(rest.len() - 1);
+            let mut g: Vec<ExprId> = starts
+                .iter()
+                .zip(mid)
+                .map(|(&s, &m)| add(b.e(), s, m))
+                .collect();
+            let col = mul(b.e(), p2, v.levels[3]);
+            let col = add(b.e(), col, p3[0]);
+            g.push(add(b.e(), vbase, col));
+            b.store(pk.local, c, Value::load(pk.global, &g));
+        });
+        Ok(())
+    }
+
+    /// The micro-kernel's load of `pk` at the register-tile point `(s2, s3)` and reduction
+    /// offset `r1`.
+    pub(super) fn packed_load(
+        &self,
+        b: &mut TreeBuilder,
+        pk: &Pack,
+        s2: &[ExprId],
+        s3: &[ExprId],
+        r1: &[ExprId],
+    ) -> Result<Value> {
+        let zero = b.c(0.0);
+        let mut local = vec![zero; self.stage.spatial.len() + self.stage.reduce.len()];
+        for (k, t) in self.sp.iter().enumerate() {
+            local[t.axis] = flatten(b.e(), &[s2[k], s3[k]], &t.levels[2..]);
+        }
+        for (k, t) in self.rd.iter().enumerate() {
+            local[t.axis] = r1[k];
+        }
+        let n = s2.len();
+        let mut idx = vec![s2[n - 1]];
+        for ix in &pk.index[..pk.index.len() - 1] {
+            let rel = IndexExpr {
+                terms: ix.terms.clone(),
+                offset: 0,
+                div: 1,
+            };
+            let l = affine_expr(b.e(), &rel, &local)?;
+            let s = self.shift(b, ix);
+            idx.push(add(b.e(), l, s));
+        }
+        idx.push(s3[n - 1]);
+        Ok(Value::load(pk.local, &idx))
+    }
+}
