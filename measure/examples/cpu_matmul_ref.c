@@ -1,11 +1,15 @@
 /* Hand-written C reference for matmul M^3 (not built by cargo): the loop structure of the
- * `cpu-tiling` sketch -- parallel over (i0, j0); S1 (i1, j1); R0 k0 [-DPACK: copy the B tile];
- * S2 (i2, j2); R1 k1; S3 register tile (i3 unrolled, j3 in 8-float vectors, accumulators in
- * locals across R1; -DMEMACC: in memory) -- with the tile sizes as macros. Reports the best
- * of 40 runs in GFLOP/s (per-thread CPU time). With -DPACK the copied B tile is no faster on
- * this Zen3 VM (2026-11-25: 65 unpacked, 63 packed at R1=4, 50-51 packed at R1=16/64).
+ * `cpu-tiling` sketch -- parallel over (i0, j0); S1 (i1, j1); R0 k0 [-DPACK: copy the B tile,
+ * as `cpu-tiling/packed` does]; S2 (i2, j2); R1 k1; S3 register tile (i3 unrolled, j3 in
+ * 8-float vectors, accumulators in locals across R1; -DMEMACC: in memory) -- with the tile
+ * sizes as macros. Reports the best of 40 runs in GFLOP/s, wall clock.
+ * On this Zen3 VM (2026-11-26, 2 threads, wall clock) the copied B tile pays at 1024^3:
+ * I=4,1,32,8 J=32,1,4,8 R1=256 74.0 -> 90.3, I=16,1,16,4 J=16,1,4,16 R1=128 54.9 -> 76.1,
+ * I=16,1,8,8 J=16,1,8,8 R1=128 58.1 -> 64.5; at 512^3 less (79.6 -> 88.6, 63.3 -> 68.7).
+ * (Until 2026-11-25 this file timed the master thread's CPU time, which overstates a
+ * parallel run: a thread that waits at the barrier stops its clock.)
  *   gcc -O3 -march=native -fopenmp -DI3=2 -DJ3=32 -DI1=1 -DI2=16 -DJ1=4 -DJ2=1 -DR1=4 \
- *     cpu_matmul_ref.c -lm && OMP_NUM_THREADS=1 ./a.out
+ *     cpu_matmul_ref.c -lm && OMP_NUM_THREADS=2 ./a.out
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +116,6 @@ int main(){
   mm(A,B,C);
   double err=0; for(int t=0;t<20;t++){long i=(t*37)%M,j=(t*91)%N; double s=0; for(long k=0;k<K;k++) s+=(double)A[i*K+k]*B[k*N+j]; double e=fabs(s-C[i*N+j]); if(e>err)err=e;}
   double best=1e9; 
-  for(int r=0;r<40;r++){struct timespec a0,a1; clock_gettime(CLOCK_THREAD_CPUTIME_ID,&a0); mm(A,B,C); clock_gettime(CLOCK_THREAD_CPUTIME_ID,&a1); double t=(a1.tv_sec-a0.tv_sec)+1e-9*(a1.tv_nsec-a0.tv_nsec); if(t<best)best=t;}
+  for(int r=0;r<40;r++){struct timespec a0,a1; clock_gettime(CLOCK_MONOTONIC,&a0); mm(A,B,C); clock_gettime(CLOCK_MONOTONIC,&a1); double t=(a1.tv_sec-a0.tv_sec)+1e-9*(a1.tv_nsec-a0.tv_nsec); if(t<best)best=t;}
   printf("I=%d,%d,%d,%d J=%d,%d,%d,%d R1=%d thr=%d: %.1f GFLOP/s (err %.2g)\n",I0,I1,I2,I3,J0,J1,J2,J3,R1,omp_get_max_threads(),2.0*M*N*K/best/1e9,err);
 }

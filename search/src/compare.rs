@@ -13,7 +13,9 @@
 //!   policy cannot look fast by failing on the hard runs;
 //!
 //! plus the final best per task (mean and max over seeds, GFLOP/s), the geometric mean over
-//! runs of final best / reference, and the search-overhead share (time not spent building or
+//! runs of final best / reference, the geometric mean over tasks of the policy's mean final
+//! best / the highest mean final best of any policy (`mean/top`: 1.0 when no policy ends
+//! higher on average on any task), and the search-overhead share (time not spent building or
 //! measuring, over wall time, summed over runs).
 //!
 //! **Confirmed tasks.** When every run of a task carries confirmed [`Pick`]s (see
@@ -202,6 +204,11 @@ pub struct PolicyRow {
     /// Geometric mean over runs of final best / reference (a run without success counts
     /// as excluded and is visible in `reach`).
     pub final_ratio_geomean: Option<f64>,
+    /// Geometric mean over tasks of this policy's mean final best (over seeds) divided by
+    /// the highest mean final best of any policy on the task: 1.0 when no policy ends higher
+    /// on average on any task.
+    #[serde(default)]
+    pub mean_final_vs_top: Option<f64>,
     /// `1 − (build + measure) / wall`, summed over the policy's runs.
     pub search_overhead_share: Option<f64>,
 }
@@ -299,13 +306,14 @@ pub fn summarize(runs: &[RunCurve], thresholds: &[f64]) -> Result<Comparison> {
         .iter()
         .map(|t| (t.task.as_str(), (t.best_gflops, t.confirmed)))
         .collect();
-    let policies = first_seen(runs.iter().map(|r| r.policy.as_str()))
+    let mut policies: Vec<PolicyRow> = first_seen(runs.iter().map(|r| r.policy.as_str()))
         .into_iter()
         .map(|policy| {
             let mine: Vec<&RunCurve> = runs.iter().filter(|r| r.policy == policy).collect();
             policy_row(policy, &mine, &tasks, &reference, thresholds)
         })
         .collect();
+    set_mean_final_vs_top(&mut policies);
     Ok(Comparison {
         thresholds: thresholds.to_vec(),
         tasks,
@@ -388,7 +396,27 @@ fn policy_row(
         reach,
         final_best,
         final_ratio_geomean: geomean(&ratios),
+        mean_final_vs_top: None,
         search_overhead_share: (wall > 0.0).then(|| (1.0 - bm / wall).max(0.0)),
+    }
+}
+
+/// Fills [`PolicyRow::mean_final_vs_top`] of every row (tasks where the top mean is 0 are
+/// left out).
+fn set_mean_final_vs_top(rows: &mut [PolicyRow]) {
+    let mut top: BTreeMap<String, f64> = BTreeMap::new();
+    for f in rows.iter().flat_map(|r| &r.final_best) {
+        let t = top.entry(f.task.clone()).or_insert(0.0);
+        *t = t.max(f.mean_gflops);
+    }
+    for row in rows.iter_mut() {
+        let ratios: Vec<f64> = row
+            .final_best
+            .iter()
+            .filter(|f| top[&f.task] > 0.0)
+            .map(|f| (f.mean_gflops / top[&f.task]).max(1e-9))
+            .collect();
+        row.mean_final_vs_top = geomean(&ratios);
     }
 }
 
@@ -456,15 +484,16 @@ impl Comparison {
         }
         let _ = writeln!(
             s,
-            "  {:<14} {:>12} {:>10}",
-            "policy", "final/best", "overhead"
+            "  {:<14} {:>12} {:>10} {:>10}",
+            "policy", "final/best", "mean/top", "overhead"
         );
         for p in &self.policies {
             let _ = writeln!(
                 s,
-                "  {:<14} {:>12} {:>10}",
+                "  {:<14} {:>12} {:>10} {:>10}",
                 p.policy,
                 opt(p.final_ratio_geomean, 3),
+                opt(p.mean_final_vs_top, 3),
                 p.search_overhead_share
                     .map_or("-".into(), |o| format!("{:.1}%", o * 100.0)),
             );
@@ -497,9 +526,11 @@ impl Comparison {
         }
         s.push_str(
             "trials/seconds: geomean over the runs that reached the threshold; censored: over all\n\
-             runs, a run that never reached it counted at its trial count; overhead: share of\n\
-             wall time not spent building or measuring; confirmed: judged on the re-measured\n\
-             throughput of each run's successive best schedules\n",
+             runs, a run that never reached it counted at its trial count; final/best: geomean\n\
+             over runs of the final best over the best any policy found; mean/top: geomean over\n\
+             tasks of the policy's mean final best over the highest mean of any policy;\n\
+             overhead: share of wall time not spent building or measuring; confirmed: judged\n\
+             on the re-measured throughput of each run's successive best schedules\n",
         );
         s
     }

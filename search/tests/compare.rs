@@ -105,6 +105,9 @@ fn thresholds_hand_checked() {
     );
     assert!(close(g.final_ratio_geomean, Some(sqrt(0.95))));
     assert!(close(r.final_ratio_geomean, Some(0.91)));
+    // Mean final over the top mean (gradient's 97.5).
+    assert!(close(g.mean_final_vs_top, Some(1.0)));
+    assert!(close(r.mean_final_vs_top, Some(45.5 / 97.5)));
     // Overhead: 1 − (8 + 9) / 20.
     assert!(close(g.search_overhead_share, Some(0.15)));
 }
@@ -120,6 +123,12 @@ fn references_are_per_task() {
     // Gradient on B (4 < 4.5) does not reach 90%: 2 of its 3 runs do.
     let (sqrt8, cbrt4) = (8f64.sqrt(), 4f64.cbrt());
     check(&c, "gradient", 0.90, (2, 3, Some(2.0), Some(sqrt8), cbrt4));
+    // Mean final over the top mean, per task then geomean: gradient 1 on A, 4/5 on B;
+    // random 45.5/97.5 on A, 1 on B.
+    let g = c.row("gradient").unwrap().mean_final_vs_top;
+    let r = c.row("random").unwrap().mean_final_vs_top;
+    assert!(close(g, Some(0.8f64.sqrt())), "{g:?}");
+    assert!(close(r, Some((45.5f64 / 97.5).sqrt())), "{r:?}");
 }
 
 #[test]
@@ -133,6 +142,7 @@ fn text_and_json() {
         "0/2",
         "2/2",
         "final best",
+        "mean/top",
     ] {
         assert!(text.contains(needle), "{needle} not in\n{text}");
     }
