@@ -3,16 +3,18 @@
 # workload, 8 per round), on a machine doing nothing else:
 #   collect.sh random-a            uniform random legal picks, seeds 201..223
 #   collect.sh random-b            the same, seeds 301..323
+#   collect.sh random-c            the same, seeds 501..523 (after cpu-tiling/packed was added)
 #   collect.sh gradient MODEL      gradient search from MODEL (trained on the random passes),
 #                                  seeds 401..423
 # Writes DIR/<pass>/<line>.jsonl (DIR: $OUT, default .); TILEGRAD: the binary (a copy, so that
 # rebuilding during the pass cannot change it). Re-running skips finished workloads.
 set -eu
-pass=${1:?random-a, random-b or gradient MODEL}
+pass=${1:?random-a, random-b, random-c or gradient MODEL}
 bin=${TILEGRAD:-tilegrad}; out=${OUT:-.}; here=$(dirname "$0")
 case $pass in
   random-a) args=(--policy random --model none); base=200 ;;
   random-b) args=(--policy random --model none); base=300 ;;
+  random-c) args=(--policy random --model none); base=500 ;;
   gradient) args=(--policy gradient --model "${2:?MODEL}"); base=400 ;;
   *) echo "unknown pass $pass" >&2; exit 2 ;;
 esac
