@@ -118,12 +118,9 @@ impl SketchRule for CpuTiling {
         if !applies(compute) {
             return Ok(Vec::new());
         }
-        let mut out = vec![
-            sketch(workload, compute, cpu, Variant::Cached)?,
-            sketch(workload, compute, cpu, Variant::NoCache)?,
-        ];
-        if let Some(packed) = sketch_packed(workload, compute, cpu)? {
-            out.push(packed);
+        let mut out = Vec::new();
+        for v in [Variant::Cached, Variant::NoCache, Variant::Packed] {
+            out.extend(sketch(workload, compute, cpu, v)?);
         }
         Ok(out)
     }
@@ -148,16 +145,6 @@ impl Variant {
             Variant::Packed => "cpu-tiling/packed",
         }
     }
-}
-
-/// `cpu-tiling/packed`, when the stage has a vector operand (see `cpu_pack.rs`).
-fn sketch_packed(workload: &Workload, def: &ComputeDef, cpu: &CpuSpec) -> Result<Option<Sketch>> {
-    let s = sketch(workload, def, cpu, Variant::Packed)?;
-    Ok(s.tree
-        .buffers
-        .iter()
-        .any(|b| b.name.ends_with(".pack"))
-        .then_some(s))
 }
 
 /// One tiled axis: its levels, outermost (the quotient) first.
@@ -200,14 +187,13 @@ fn declare_groups(
     Ok(out)
 }
 
-/// Builds one sketch of the rule (for `Packed` without a vector operand: the cached nest,
-/// which [`sketch_packed`] drops).
+/// Builds one sketch of the rule; `None` for `Packed` when the stage has no vector operand.
 fn sketch(
     workload: &Workload,
     def: &ComputeDef,
     cpu: &CpuSpec,
     variant: Variant,
-) -> Result<Sketch> {
+) -> Result<Option<Sketch>> {
     let cached = variant != Variant::NoCache;
     let stage = &def.stages[0];
     let mut b = TreeBuilder::new(&stage.name);
@@ -243,8 +229,10 @@ fn sketch(
         Variant::Packed => pack::vector_operand(stage, &sp_t, &rd_t),
         _ => None,
     };
-    if let Some(tensor) = packed {
-        pack::constraint(&mut space, stage, tensor, &sp, &rd, cpu)?;
+    match (variant, packed) {
+        (Variant::Packed, None) => return Ok(None),
+        (_, Some(tensor)) => pack::constraint(&mut space, stage, tensor, &sp, &rd, cpu)?,
+        _ => {}
     }
     if cached && !tile.is_empty() {
         let elems = (cpu.l1_bytes / 4).max(1) as f64;
@@ -267,12 +255,12 @@ fn sketch(
     };
     let tree = plan.build(b)?;
     tree.verify().map_err(err)?;
-    Ok(Sketch {
+    Ok(Some(Sketch {
         id: variant.id().into(),
         workload: workload.clone(),
         tree,
         space,
-    })
+    }))
 }
 
 /// Everything needed to build one sketch's tree.
