@@ -1,16 +1,4 @@
 #!/bin/bash
-# Issue 8 bar (a): the acceptance commands, on the idle machine.
-set -u
-T=/work/bench6/tilegrad
-out=/work/main/results/cpu-bench/session6/bar-a
-mkdir -p $out; cd $out
-for seed in 0 1 2; do
-  echo "== matmul 512^3, 64 trials, 60 s, seed $seed ($(date +%T), load $(cut -d' ' -f1 /proc/loadavg))"
-  /usr/bin/time -f "wall %e s" $T tune "matmul(M=512,N=512,K=512)" --target cpu --trials 64 --time-limit 60 --seed $seed \
-    --log /tmp/bara-512-$seed.jsonl --db /tmp/bara-512-$seed.db --report 512-seed$seed.report.json 2>&1 | grep -v "^\s*$" | tail -8
-done
-echo "== matmul 1024^3, 128 trials, seed 0 ($(date +%T), load $(cut -d' ' -f1 /proc/loadavg))"
-/usr/bin/time -f "wall %e s" $T tune "matmul(M=1024,N=1024,K=1024)" --target cpu --trials 128 --seed 0 \
-  --log /tmp/bara-1024-0.jsonl --db /tmp/bara-1024-0.db --report 1024-seed0.report.json 2>&1 | grep -v "^\s*$" | tail -8
-echo "== OpenBLAS ($(date +%T))"
-SECONDS_EACH=3 /work/main/scripts/cpu-baseline 2>&1 | tail -3
+# Issue 8 bar (a) as run in session 6 (binary /work/bench6/tilegrad): now
+# results/cpu-bench/bar-a.sh, which this calls (logs and databases then went to /tmp/bara-*).
+TILEGRAD=${TILEGRAD:-/work/bench6/tilegrad} exec "$(dirname "$0")/../../bar-a.sh" "$(dirname "$0")"
