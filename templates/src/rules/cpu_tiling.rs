@@ -436,24 +436,20 @@ impl Plan<'_> {
                     }
                     Ok(())
                 };
-                let mut first_err = Ok(());
+                let mut keep = |r: Result<()>| {
+                    if let Err(e) = r {
+                        res = Err(e);
+                    }
+                };
                 match &pack {
                     Some(pk) => loop_nest(b, &r0_specs, &mut |b, r0| {
-                        let fetched = self.fetch(b, pk, &s0, s1, r0);
-                        first_err = first_err.clone().and(fetched);
-                        loop_nest(b, &inner_specs, &mut |b, v| {
-                            let r = body(b, r0, v);
-                            first_err = first_err.clone().and(r);
-                        });
+                        keep(self.fetch(b, pk, &s0, s1, r0));
+                        loop_nest(b, &inner_specs, &mut |b, v| keep(body(b, r0, v)));
                     }),
                     None => loop_nest(b, &specs, &mut |b, v| {
                         let (r0, rest) = v.split_at(nr);
-                        let r = body(b, r0, rest);
-                        first_err = first_err.clone().and(r);
+                        keep(body(b, r0, rest));
                     }),
-                }
-                if let Err(e) = first_err {
-                    res = Err(e);
                 }
                 // Write-back with the epilogue.
                 if acc.is_none() && self.stage.post == ValueExpr::Acc {
