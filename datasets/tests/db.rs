@@ -7,6 +7,14 @@ use std::io::Write;
 use db_support::{cpu, failed, gpu, ok, W1, W2};
 use tilegrad_datasets::{DatasetError, Lookup, ScheduleDb, TuningLog, DB_SCHEMA_VERSION};
 
+/// `r` with its timings' interference set to `share`.
+fn with_interference(mut r: tilegrad_datasets::Record, share: f64) -> tilegrad_datasets::Record {
+    if let tilegrad_datasets::Outcome::Ok(t) = &mut r.outcome {
+        t.interference = Some(share);
+    }
+    r
+}
+
 fn temp_db() -> (tempfile::TempDir, ScheduleDb) {
     let dir = tempfile::tempdir().unwrap();
     let db = ScheduleDb::open(dir.path().join("s.db")).unwrap();
@@ -19,7 +27,7 @@ fn every_field_round_trips_and_commits_are_idempotent() {
     let t = cpu("x86_64", "Test CPU", 2);
     let g = gpu("sm_90", "NVIDIA H100", 132);
     let records = vec![
-        ok(W1, &t, 1, 1.5e-3),
+        with_interference(ok(W1, &t, 1, 1.5e-3), 0.375),
         failed(W1, &t, 2, "wrong_answer"),
         ok(W2, &g, 3, 2.0e-5),
         failed(W2, &g, 4, "build_error"),
@@ -196,7 +204,7 @@ fn distill_keeps_the_best_per_workload_and_target() {
     let g = gpu("sm_90", "NVIDIA H100", 132);
     db.commit_all(&[
         ok(W1, &t, 1, 3e-3),
-        ok(W1, &t, 2, 1e-3),
+        with_interference(ok(W1, &t, 2, 1e-3), 0.5),
         failed(W1, &t, 3, "crash"),
         ok(W1, &g, 4, 5e-5),
         ok(W1, &g, 5, 4e-5),
@@ -228,6 +236,13 @@ fn distill_keeps_the_best_per_workload_and_target() {
     want.sort_by(|a, b| a.partial_cmp(b).unwrap());
     assert_eq!(got, want);
     assert_eq!(d.best(W1.1, &t).unwrap(), db.best(W1.1, &t).unwrap());
+    drop(d);
+    let merged = db.merge(&dest).unwrap();
+    assert_eq!(
+        (merged.records, merged.added),
+        (3, 0),
+        "the distilled records are the source's own, interference included"
+    );
     assert!(
         db.distill(&dest).is_err(),
         "an existing destination is refused"
@@ -343,6 +358,25 @@ fn open_refuses_missing_files_newer_schemas_and_non_databases() {
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
     assert!(ScheduleDb::open(&junk).is_err());
+}
+
+#[test]
+fn a_version_1_database_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let t = cpu("x86_64", "Test CPU", 2);
+    let old = ok(W1, &t, 1, 2e-3);
+    ScheduleDb::open(&path).unwrap().commit(&old).unwrap();
+    // What version 1 wrote: no interference column.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("ALTER TABLE records DROP COLUMN interference; PRAGMA user_version = 1")
+        .unwrap();
+    drop(conn);
+    let mut db = ScheduleDb::open_existing(&path).unwrap();
+    assert_eq!(db.stats().unwrap().schema_version, DB_SCHEMA_VERSION);
+    let new = with_interference(ok(W1, &t, 2, 1e-3), 0.25);
+    assert!(db.commit(&new).unwrap());
+    assert_eq!(db.records().unwrap(), vec![old, new]);
 }
 
 /// A head-to-head record (the tuner's re-measurement) of candidate `i`, at time `at`.

@@ -107,8 +107,9 @@ pub(crate) fn insert(conn: &Connection, p: &Prepared<'_>) -> rusqlite::Result<us
     conn.prepare_cached(
         "INSERT INTO records (fingerprint, workload_id, target_id, v, sketch, assignment, \
          outcome, rank_s, median_s, spread, build_s, samples_json, error_kind, error_message, \
-         tilegrad, model, policy, seed, round, timestamp) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+         tilegrad, model, policy, seed, round, timestamp, interference) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+         ?21)",
     )?
     .execute(params![
         p.fingerprint,
@@ -131,6 +132,7 @@ pub(crate) fn insert(conn: &Connection, p: &Prepared<'_>) -> rusqlite::Result<us
         pv.seed as i64,
         pv.round,
         pv.timestamp,
+        timings.and_then(|t| t.interference),
     ])?;
     Ok(1)
 }
@@ -139,7 +141,7 @@ pub(crate) fn insert(conn: &Connection, p: &Prepared<'_>) -> rusqlite::Result<us
 pub(crate) const SELECT: &str = "SELECT r.v, w.key, w.text, t.key, t.kind, t.name, t.arch, \
     t.units, t.driver, t.toolchain, r.sketch, r.assignment, r.outcome, r.median_s, r.spread, \
     r.build_s, r.samples_json, r.error_kind, r.error_message, r.tilegrad, r.model, r.policy, \
-    r.seed, r.round, r.timestamp FROM records r JOIN workloads w ON w.id = r.workload_id \
+    r.seed, r.round, r.timestamp, r.interference FROM records r JOIN workloads w ON w.id = r.workload_id \
     JOIN targets t ON t.id = r.target_id";
 
 fn bad(i: usize, msg: String) -> rusqlite::Error {
@@ -164,7 +166,7 @@ pub(crate) fn record_of_offset(row: &Row<'_>, o: usize) -> rusqlite::Result<Reco
                 median_s: row.get::<_, Option<f64>>(13 + o)?.unwrap_or(f64::NAN),
                 spread: row.get::<_, Option<f64>>(14 + o)?.unwrap_or(f64::NAN),
                 build_s: row.get::<_, Option<f64>>(15 + o)?.unwrap_or(f64::NAN),
-                interference: None,
+                interference: row.get::<_, Option<f64>>(25 + o)?,
             })
         }
         _ => Outcome::Error {

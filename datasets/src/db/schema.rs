@@ -8,7 +8,12 @@
 //!   timings as columns with the samples as a JSON array, failures as `error_kind`/
 //!   `error_message`; `rank_s` is the median of a usable success (finite, positive) and NULL
 //!   otherwise, so failures and wrong answers can never rank; `fingerprint` (FNV-1a 128 of the
-//!   record's JSON) is unique, which makes every commit idempotent.
+//!   record's JSON) is unique, which makes every commit idempotent; `interference` (since
+//!   version 2) is the timings' share of other processes' CPU time, NULL where unknown.
+//!
+//! Version 1 lacked `interference`: a record read back lost it, so its JSON (and fingerprint)
+//! changed, and a distilled or merged copy counted as a new record. [`migrate`] adds the
+//! column to a version 1 database (its old records keep NULL).
 //!
 //! Indexes: `records_rank(workload_id, target_id, rank_s) WHERE rank_s IS NOT NULL` serves
 //! best/top-k lookups; `targets_key(key)` the target lookups.
@@ -16,7 +21,7 @@
 use rusqlite::Connection;
 
 /// Schema version of databases written by this build.
-pub const DB_SCHEMA_VERSION: u32 = 1;
+pub const DB_SCHEMA_VERSION: u32 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE workloads (
@@ -63,6 +68,9 @@ CREATE INDEX records_rank ON records(workload_id, target_id, rank_s) WHERE rank_
 CREATE INDEX records_error ON records(error_kind) WHERE error_kind IS NOT NULL;
 ";
 
+/// Version 1 to 2: the timings' interference.
+const V1_TO_V2: &str = "ALTER TABLE records ADD COLUMN interference REAL;";
+
 /// What [`migrate`] found.
 pub(crate) enum SchemaState {
     /// Ready at the current version.
@@ -71,16 +79,22 @@ pub(crate) enum SchemaState {
     Newer(u32),
 }
 
-/// Creates the schema in an empty database (inside the caller's transaction) or checks the
-/// version of an existing one.
+/// Creates the schema in an empty database, or upgrades an older one to the current
+/// version (inside the caller's transaction), or reports a newer one.
 pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<SchemaState> {
     let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > DB_SCHEMA_VERSION {
         return Ok(SchemaState::Newer(version));
     }
+    if version == DB_SCHEMA_VERSION {
+        return Ok(SchemaState::Current);
+    }
     if version == 0 {
         conn.execute_batch(SCHEMA_V1)?;
-        conn.execute_batch(&format!("PRAGMA user_version = {DB_SCHEMA_VERSION}"))?;
     }
+    if version <= 1 {
+        conn.execute_batch(V1_TO_V2)?;
+    }
+    conn.execute_batch(&format!("PRAGMA user_version = {DB_SCHEMA_VERSION}"))?;
     Ok(SchemaState::Current)
 }
