@@ -87,7 +87,10 @@ fn compile(dir: &Path) -> PathBuf {
 
 /// Runs the C program; `key=value` lines as a map (later keys win), plus the raw text.
 fn run(exe: &Path, db: &Path, target: &str) -> (HashMap<String, String>, String) {
+    // `cargo test` puts `target/<profile>` on LD_LIBRARY_PATH, which beats the program's
+    // RUNPATH: a stale cdylib uplifted there by an earlier `cargo build` would be loaded.
     let out = Command::new(exe)
+        .env("LD_LIBRARY_PATH", cdylib_dir())
         .arg(db)
         .arg(WORKLOAD)
         .arg(target)
