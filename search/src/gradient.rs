@@ -1,13 +1,17 @@
 //! [`GradientSearch`]: Felix-style gradient descent on the relaxed schedule variables.
 //!
-//! Per sketch and per call of [`SearchPolicy::propose`]:
-//! 1. `n_starts` legal starting points, encoded as coordinates (prime exponents, `ln` of
-//!    choices): up to `⌊elite_share · n_starts⌉` of them are the sketch's best measured
-//!    assignments (fed back through [`SearchPolicy::observe`]), the rest the best by the
-//!    model (`predicted + κ·uncertainty`) of `screen` uniform samples ([`Space::sample`]).
-//!    Starting from measured winners and from the model's favourites among random points
-//!    keeps the descent where the model was trained instead of extrapolating from a few
-//!    dozen samples; Felix starts from random points only.
+//! Per sketch and per call of [`SearchPolicy::propose`] (steps 1-3 run for all sketches in
+//! parallel, each on a random stream seeded from the caller's in sketch order, so the result
+//! depends on the seed alone):
+//! 1. `n` legal starting points, encoded as coordinates (prime exponents, `ln` of choices):
+//!    up to `⌊elite_share · n⌉` of them are the sketch's best measured assignments (fed back
+//!    through [`SearchPolicy::observe`]), the rest the best by the model
+//!    (`predicted + κ·uncertainty`) of `m` uniform samples ([`Space::sample`]). Starting from
+//!    measured winners and from the model's favourites among random points keeps the descent
+//!    where the model was trained instead of extrapolating from a few dozen samples; Felix
+//!    starts from random points only. `n = n_starts` and `m = screen`, but a *lagging*
+//!    sketch (its best measured throughput below `lagging_below` of the best sketch's) gets
+//!    `lagging_share` of both.
 //! 2. `n_steps` steps of the optimiser ([`Optimizer`]): by default projected Adam with
 //!    per-row state created fresh for this call, minimising `−score + λ·penalty` through
 //!    [`Space::decode_batch`] → [`Objective::evaluate`] → [`Space::pullback_batch`]. The
@@ -19,9 +23,10 @@
 //!    rounded ([`Space::round`], and in value space, [`crate::rounding`]) into a candidate
 //!    pool, de-duplicated against the pool and everything in the [`SeenSet`]; with
 //!    `elite_neighbors`, so are the one-step neighbours of the best measured assignments.
-//! 4. The pool of all sketches is scored exactly ([`Objective::score_exact`]) and polished
+//! 4. The pool of all sketches is scored exactly ([`Objective::score_exact`]; the screened
+//!    samples keep the scores they got in step 1) and polished
 //!    (the best few candidates' integer neighbours are scored too, [`crate::polish`]),
-//!    ranked by `predicted + κ·uncertainty` (κ < 0 by default: pessimistic), spread out so
+//!    ranked by `predicted + κ·uncertainty` (κ = 0 by default), spread out so
 //!    that the picks of a sketch differ in at least `min_diff` variables
 //!    ([`crate::pool::spread`]), and the best `k − ⌊εk⌉` are returned together with `⌊εk⌉`
 //!    random legal picks.
@@ -32,7 +37,10 @@
 //! reference norm is `max(‖g_c,row‖, 0.1 · median_rows ‖g_c‖)`:
 //! `g = −g_score + penalty_ratio · ref / ‖g_pen‖ · g_pen` on rows with a positive penalty.
 
+use std::collections::BTreeMap;
+
 use ndarray::{Array2, ArrayView2, Axis, Zip};
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use tilegrad_symbolic::{Assignment, Space};
@@ -45,8 +53,8 @@ use crate::pool::{rank, select_ranked, spread, Pool};
 use crate::proposal::Elite;
 use crate::rounding::ValueRounder;
 use crate::{
-    GradientConfig, Objective, Optimizer, Proposal, ProposalSource, Result, SearchError,
-    SearchPolicy, SeenSet,
+    ExactScore, GradientConfig, Objective, Optimizer, Proposal, ProposalSource, Result,
+    SearchError, SearchPolicy, SeenSet,
 };
 
 /// Gradient descent on the relaxed variables through the objective; see the
@@ -57,6 +65,8 @@ pub struct GradientSearch {
     pub config: GradientConfig,
     /// Best measured `(sketch, assignment, score)`, best first.
     measured: Elite,
+    /// Best measured score per sketch (all measurements, not only the elite's).
+    sketch_best: BTreeMap<usize, f64>,
 }
 
 impl GradientSearch {
@@ -66,6 +76,7 @@ impl GradientSearch {
         Ok(Self {
             config,
             measured: Elite::default(),
+            sketch_best: BTreeMap::new(),
         })
     }
 
@@ -80,17 +91,37 @@ impl GradientSearch {
             .filter(move |(s, a, _)| *s == sketch && space.is_legal(a))
     }
 
-    /// Legal starting points of sketch `sketch`, one per row: its best measured assignments
-    /// first (up to the elite share), then the model's favourites of `screen` uniform
-    /// samples. Also returns every screened sample (for the candidate pool).
+    /// The share of the full `n_starts` and `screen` that sketch `sketch` gets this round:
+    /// `lagging_share` when it has measured schedules and its best runs below `lagging_below`
+    /// of the best measured throughput of any sketch, else 1. The descent is the costliest
+    /// part of a round and grows with the number of sketches; most rounds' picks come from
+    /// the sketches that already lead.
+    fn share(&self, sketch: usize) -> f64 {
+        let top = self
+            .sketch_best
+            .values()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        // Scores are `−ln(median s)`, so a difference is a log throughput ratio.
+        match self.sketch_best.get(&sketch) {
+            Some(own) if (own - top).exp() < self.config.lagging_below => self.config.lagging_share,
+            _ => 1.0,
+        }
+    }
+
+    /// Legal starting points of sketch `sketch`, one per row, `⌈share · n_starts⌉` of them:
+    /// its best measured assignments first (up to the elite share), then the model's
+    /// favourites of `share · screen` uniform samples. Also returns every screened sample
+    /// with its score if it was scored (for the candidate pool).
     fn starts(
         &self,
         sketch: usize,
         obj: &dyn Objective,
+        share: f64,
         rng: &mut ChaCha8Rng,
-    ) -> Result<(Array2<f64>, Vec<Assignment>)> {
+    ) -> Result<(Array2<f64>, Vec<Screened>)> {
         let space = obj.space();
-        let n = self.config.n_starts;
+        let n = ((share * self.config.n_starts as f64).ceil() as usize).max(1);
         let n_elite = (self.config.elite_share * n as f64).round() as usize;
         let elite = self.elite(sketch, space).take(n_elite);
         let mut rows: Vec<Vec<f64>> = Vec::with_capacity(n);
@@ -98,8 +129,9 @@ impl GradientSearch {
             rows.push(space.encode(a)?);
         }
         let want = n - rows.len();
-        let screened = self.screened(obj, want, rng)?;
-        for a in screened.iter().take(want) {
+        let screen = (share * self.config.screen as f64).ceil() as usize;
+        let screened = self.screened(obj, screen, want, rng)?;
+        for (a, _) in screened.iter().take(want) {
             rows.push(space.encode(a)?);
         }
         while rows.len() < n {
@@ -113,15 +145,17 @@ impl GradientSearch {
     }
 
     /// `max(screen, want)` uniform samples of `obj`'s space, distinct, best first by
-    /// `predicted + κ·uncertainty` (those the model cannot score last, in draw order).
+    /// `predicted + κ·uncertainty` (those the model cannot score last, in draw order), with
+    /// their scores; unscored, in draw order, when `screen ≤ want`.
     fn screened(
         &self,
         obj: &dyn Objective,
+        screen: usize,
         want: usize,
         rng: &mut ChaCha8Rng,
-    ) -> Result<Vec<Assignment>> {
+    ) -> Result<Vec<Screened>> {
         let space = obj.space();
-        let n = self.config.screen.max(want);
+        let n = screen.max(want);
         let mut keys = std::collections::HashSet::new();
         let mut drawn = Vec::with_capacity(n);
         for _ in 0..4 * n {
@@ -133,8 +167,8 @@ impl GradientSearch {
                 drawn.push(a);
             }
         }
-        if self.config.screen <= want {
-            return Ok(drawn);
+        if screen <= want {
+            return Ok(drawn.into_iter().map(|a| (a, None)).collect());
         }
         let scores = score_checked(obj, &drawn)?;
         let kappa = self.config.kappa;
@@ -150,7 +184,10 @@ impl GradientSearch {
         let mut order: Vec<usize> = (0..drawn.len()).collect();
         order.sort_by(|&i, &j| fitness(j).total_cmp(&fitness(i)));
         let mut slots: Vec<Option<Assignment>> = drawn.into_iter().map(Some).collect();
-        Ok(order.into_iter().filter_map(|i| slots[i].take()).collect())
+        Ok(order
+            .into_iter()
+            .filter_map(|i| slots[i].take().map(|a| (a, Some(scores[i]))))
+            .collect())
     }
 
     /// The descent direction at `x` (see the module docs), for temperature `tau`.
@@ -196,9 +233,9 @@ impl GradientSearch {
         sketch: usize,
         obj: &dyn Objective,
         rng: &mut ChaCha8Rng,
-    ) -> Result<(Vec<Vec<f64>>, Vec<Assignment>)> {
+    ) -> Result<(Vec<Vec<f64>>, Vec<Screened>)> {
         let space = obj.space();
-        let (mut x, screened) = self.starts(sketch, obj, rng)?;
+        let (mut x, screened) = self.starts(sketch, obj, self.share(sketch), rng)?;
         let x0 = x.clone();
         let mut trace: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
         let c = &self.config;
@@ -229,6 +266,32 @@ impl GradientSearch {
     }
 }
 
+impl GradientSearch {
+    /// One sketch's descent ([`GradientSearch::trace`]) with every iterate rounded (by
+    /// exponent, and by value when `value_rounding`), and its screened samples.
+    fn descend(
+        &self,
+        sketch: usize,
+        obj: &dyn Objective,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(Vec<Assignment>, Vec<Screened>)> {
+        let space = obj.space();
+        let (trace, screened) = self.trace(sketch, obj, rng)?;
+        let mut rounded = round_all(space, &trace)?;
+        if self.config.value_rounding {
+            let flat: Vec<f64> = trace.iter().flatten().copied().collect();
+            let x = Array2::from_shape_vec((trace.len(), space.dim()), flat)
+                .map_err(|e| SearchError::Objective(e.to_string()))?;
+            let values = space.decode_batch(x.view())?;
+            rounded.extend(ValueRounder::new(space).round_batch(space, values.view())?);
+        }
+        Ok((rounded, screened))
+    }
+}
+
+/// A screened uniform sample and its exact score (`None`: not scored).
+type Screened = (Assignment, Option<ExactScore>);
+
 /// Rounds every point (in parallel, order preserved).
 fn round_all(space: &Space, points: &[Vec<f64>]) -> Result<Vec<Assignment>> {
     points
@@ -256,23 +319,29 @@ impl SearchPolicy for GradientSearch {
         if tasks.is_empty() || k == 0 {
             return Ok(Vec::new());
         }
+        // Each sketch descends on its own stream, seeded in sketch order, so the sketches
+        // can descend in parallel and the result still depends on the seed alone.
+        let seeds: Vec<u64> = tasks.iter().map(|_| rng.random()).collect();
+        let descents = tasks
+            .par_iter()
+            .zip(&seeds)
+            .enumerate()
+            .map(|(sketch, (&obj, &seed))| {
+                self.descend(sketch, obj, &mut ChaCha8Rng::seed_from_u64(seed))
+            })
+            .collect::<Vec<_>>();
         let mut pool = Pool::new(tasks.len());
-        for (sketch, &obj) in tasks.iter().enumerate() {
+        for ((sketch, &obj), descent) in tasks.iter().enumerate().zip(descents) {
             let space = obj.space();
-            let (trace, screened) = self.trace(sketch, obj, rng)?;
-            let mut rounded = round_all(space, &trace)?;
-            if self.config.value_rounding {
-                let flat: Vec<f64> = trace.iter().flatten().copied().collect();
-                let x = Array2::from_shape_vec((trace.len(), space.dim()), flat)
-                    .map_err(|e| SearchError::Objective(e.to_string()))?;
-                let values = space.decode_batch(x.view())?;
-                rounded.extend(ValueRounder::new(space).round_batch(space, values.view())?);
-            }
+            let (rounded, screened) = descent?;
             for a in rounded {
                 pool.offer(obj, sketch, a, ProposalSource::Gradient, seen);
             }
-            for a in screened {
-                pool.offer(obj, sketch, a, ProposalSource::Screened, seen);
+            for (a, score) in screened {
+                match score {
+                    Some(s) => pool.offer_scored(obj, sketch, a, ProposalSource::Screened, seen, s),
+                    None => pool.offer(obj, sketch, a, ProposalSource::Screened, seen),
+                };
             }
             let elite = self.elite(sketch, space).take(self.config.elite_neighbors);
             for (_, a, _) in elite {
@@ -297,7 +366,53 @@ impl SearchPolicy for GradientSearch {
     }
 
     fn observe(&mut self, results: &[(Proposal, Option<f64>)]) {
+        for (p, score) in results {
+            if let Some(s) = score.filter(|s| s.is_finite()) {
+                let best = self.sketch_best.entry(p.sketch).or_insert(s);
+                *best = best.max(s);
+            }
+        }
         self.measured
             .observe(results, 4 * self.config.n_starts.max(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::tiled_space;
+
+    #[test]
+    fn a_sketch_behind_the_best_by_more_than_the_threshold_gets_the_lagging_share() {
+        let space = tiled_space(&[("a", 64, 2)], &[]).unwrap();
+        let a = space.parse_assignment("a_0=2,a_1=2").unwrap();
+        let mut g = GradientSearch::new(GradientConfig::default()).unwrap();
+        assert_eq!(
+            g.share(0),
+            1.0,
+            "nothing measured: every sketch descends fully"
+        );
+        let p = |sketch| Proposal {
+            sketch,
+            assignment: a.clone(),
+            predicted: 0.0,
+            uncertainty: 0.0,
+            source: ProposalSource::Gradient,
+        };
+        // Scores are −ln(seconds): sketch 1 at 0.95x of sketch 0, sketch 2 at 0.5x, sketch 3
+        // failed, sketch 4 never measured.
+        g.observe(&[
+            (p(0), Some(0.0)),
+            (p(1), Some(0.95f64.ln())),
+            (p(2), Some(0.5f64.ln())),
+            (p(2), Some(0.25f64.ln())),
+            (p(3), None),
+        ]);
+        let lag = g.config.lagging_share;
+        assert!(lag < 1.0);
+        assert_eq!(
+            [0, 1, 2, 3, 4].map(|s| g.share(s)),
+            [1.0, 1.0, lag, 1.0, 1.0]
+        );
     }
 }

@@ -17,7 +17,7 @@ pub enum Optimizer {
 /// Settings of [`GradientSearch`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GradientConfig {
-    /// Starting points per sketch.
+    /// Starting points per sketch (a lagging sketch gets `lagging_share` of them).
     pub n_starts: usize,
     /// Optimiser steps per round (Adam) or iterations per start (L-BFGS). With 32 starts and
     /// 20 steps a CPU round searches in 0.11-0.18 s (matmul 512^3, two sketches; 3x3 convs);
@@ -78,6 +78,14 @@ pub struct GradientConfig {
     /// geomean; the baselines' runs, measured half an hour earlier: evolutionary 88.8,
     /// random 115.7) and its final/best from 0.904 to 0.946.
     pub elite_neighbors: usize,
+    /// A sketch whose best measured throughput is below this fraction of the best of any
+    /// sketch is *lagging*: it gets `lagging_share` of `n_starts` and `screen` (see
+    /// `lagging_share`). Sketches without a measured schedule never lag.
+    pub lagging_below: f64,
+    /// Share of `n_starts` and `screen` that a lagging sketch gets (1: all sketches the same,
+    /// as in Felix). The descent costs most of a round's search time and every sketch adds
+    /// its own; most picks come from the sketches that lead.
+    pub lagging_share: f64,
 }
 
 impl Default for GradientConfig {
@@ -101,6 +109,8 @@ impl Default for GradientConfig {
             screen: 512,
             trust_radius: 2.0,
             elite_neighbors: 8,
+            lagging_below: 0.9,
+            lagging_share: 0.5,
         }
     }
 }
@@ -127,6 +137,10 @@ impl GradientConfig {
         }
         if self.trust_radius.is_nan() || self.trust_radius <= 0.0 {
             return bad("trust_radius must be positive (infinite: unbounded)");
+        }
+        let share_ok = self.lagging_share > 0.0 && self.lagging_share <= 1.0;
+        if !((0.0..=1.0).contains(&self.lagging_below) && share_ok) {
+            return bad("lagging_below must be in [0, 1] and lagging_share in (0, 1]");
         }
         Ok(())
     }
@@ -161,6 +175,8 @@ pub const GRADIENT_KEYS: &[&str] = &[
     "screen",
     "trust_radius",
     "elite_neighbors",
+    "lagging_below",
+    "lagging_share",
 ];
 
 impl GradientConfig {
@@ -189,6 +205,8 @@ impl GradientConfig {
             "screen" => self.screen = n()?,
             "trust_radius" => self.trust_radius = f()?,
             "elite_neighbors" => self.elite_neighbors = n()?,
+            "lagging_below" => self.lagging_below = f()?,
+            "lagging_share" => self.lagging_share = f()?,
             other => {
                 return Err(SearchError::InvalidConfig(format!(
                     "unknown gradient setting `{other}` (one of {})",
@@ -231,10 +249,12 @@ mod tests {
             "lr=-1",
             "screen=x",
             "trust_radius=0",
+            "lagging_share=0",
+            "lagging_below=1.5",
         ] {
             let mut c = GradientConfig::default();
             assert!(c.apply(bad).is_err(), "{bad}");
         }
-        assert_eq!(GRADIENT_KEYS.len(), 17);
+        assert_eq!(GRADIENT_KEYS.len(), 19);
     }
 }

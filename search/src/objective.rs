@@ -67,8 +67,9 @@ pub struct ExactScore {
 /// A differentiable objective over one sketch's [`Space`]: the features of the sketch fed
 /// through a cost model, plus the hardware limits the space itself cannot express as linear
 /// constraints (e.g. shared memory). Implementations must be deterministic: the same inputs
-/// give the same outputs, so that policies are deterministic for a seed.
-pub trait Objective {
+/// give the same outputs, so that policies are deterministic for a seed. They are `Sync`:
+/// policies may evaluate several sketches' objectives at once.
+pub trait Objective: Sync {
     /// The sketch's schedule space.
     fn space(&self) -> &Space;
 

@@ -8,16 +8,17 @@ use rand_chacha::ChaCha8Rng;
 use tilegrad_symbolic::Assignment;
 
 use crate::objective::score_checked;
-use crate::{Objective, Proposal, ProposalSource, Result, SeenSet};
+use crate::{ExactScore, Objective, Proposal, ProposalSource, Result, SeenSet};
 
 /// Draws of random legal candidates per pick wanted before giving up (plus a constant).
 const RANDOM_TRIES_PER_PICK: usize = 20;
 
-/// Unscored candidates, de-duplicated against a [`SeenSet`] and each other.
+/// Candidates, de-duplicated against a [`SeenSet`] and each other; unscored, or scored
+/// already by whoever offered them ([`Pool::offer_scored`]).
 #[derive(Debug, Default)]
 pub struct Pool {
-    /// Per sketch: candidates in insertion order.
-    items: Vec<Vec<(Assignment, ProposalSource)>>,
+    /// Per sketch: candidates in insertion order, with their exact score if known.
+    items: Vec<Vec<(Assignment, ProposalSource, Option<ExactScore>)>>,
     keys: HashSet<(usize, String)>,
 }
 
@@ -40,6 +41,32 @@ impl Pool {
         source: ProposalSource,
         seen: &SeenSet,
     ) -> bool {
+        self.add(obj, sketch, a, source, seen, None)
+    }
+
+    /// [`Pool::offer`] of a candidate already scored by [`Objective::score_exact`] of the
+    /// same objective: [`Pool::score`] keeps `score` instead of scoring it again.
+    pub fn offer_scored(
+        &mut self,
+        obj: &dyn Objective,
+        sketch: usize,
+        a: Assignment,
+        source: ProposalSource,
+        seen: &SeenSet,
+        score: ExactScore,
+    ) -> bool {
+        self.add(obj, sketch, a, source, seen, Some(score))
+    }
+
+    fn add(
+        &mut self,
+        obj: &dyn Objective,
+        sketch: usize,
+        a: Assignment,
+        source: ProposalSource,
+        seen: &SeenSet,
+        score: Option<ExactScore>,
+    ) -> bool {
         let text = a.to_string();
         if seen.contains_text(sketch, &text) || self.keys.contains(&(sketch, text.clone())) {
             return false;
@@ -48,7 +75,7 @@ impl Pool {
             return false;
         }
         self.keys.insert((sketch, text));
-        self.items[sketch].push((a, source));
+        self.items[sketch].push((a, source, score));
         true
     }
 
@@ -72,14 +99,21 @@ impl Pool {
         self.items.iter().all(Vec::is_empty)
     }
 
-    /// Scores every candidate exactly (one [`Objective::score_exact`] call per sketch) and
-    /// returns the legal ones as proposals, in pool order (sketch by sketch).
+    /// Scores every candidate not scored yet exactly (one [`Objective::score_exact`] call
+    /// per sketch) and returns the legal ones as proposals, in pool order (sketch by sketch).
     pub fn score(self, tasks: &[&dyn Objective]) -> Result<Vec<Proposal>> {
         let mut out = Vec::with_capacity(self.len());
         for (sketch, items) in self.items.into_iter().enumerate() {
-            let batch: Vec<Assignment> = items.iter().map(|(a, _)| a.clone()).collect();
-            let scores = score_checked(tasks[sketch], &batch)?;
-            for ((a, source), s) in items.into_iter().zip(scores) {
+            let batch: Vec<Assignment> = items
+                .iter()
+                .filter(|(_, _, s)| s.is_none())
+                .map(|(a, _, _)| a.clone())
+                .collect();
+            let mut fresh = score_checked(tasks[sketch], &batch)?.into_iter();
+            for (a, source, known) in items {
+                let Some(s) = known.or_else(|| fresh.next()) else {
+                    break;
+                };
                 if s.legal && s.score.is_finite() && s.uncertainty.is_finite() {
                     out.push(Proposal {
                         sketch,

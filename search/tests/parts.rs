@@ -161,3 +161,48 @@ fn spread_puts_candidates_that_differ_in_enough_variables_first() {
     assert_eq!(order(1), vec![4.0, 3.0, 2.0, 1.0]);
     assert_eq!(order(3), vec![4.0, 1.0, 3.0, 2.0]);
 }
+
+#[test]
+fn a_pool_keeps_the_scores_it_was_given_and_scores_only_the_rest() {
+    use tilegrad_search::pool::Pool;
+    use tilegrad_search::ProposalSource;
+    let space = tiled_space(&[("a", 64, 2)], &[]).unwrap();
+    let target = space.parse_assignment("a_0=16,a_1=4").unwrap();
+    let obj = Quadratic::objective(space, &target, &[]).unwrap();
+    let a = |t: &str| obj.space().parse_assignment(t).unwrap();
+    let given = ExactScore {
+        score: 42.0,
+        uncertainty: 0.5,
+        legal: true,
+    };
+    let mut pool = Pool::new(1);
+    let seen = SeenSet::new();
+    assert!(pool.offer_scored(
+        &obj,
+        0,
+        a("a_0=2,a_1=2"),
+        ProposalSource::Screened,
+        &seen,
+        given
+    ));
+    assert!(pool.offer(&obj, 0, a("a_0=4,a_1=2"), ProposalSource::Gradient, &seen));
+    assert!(
+        !pool.offer_scored(
+            &obj,
+            0,
+            a("a_0=4,a_1=2"),
+            ProposalSource::Screened,
+            &seen,
+            given
+        ),
+        "a duplicate is refused, scored or not"
+    );
+    let out = pool.score(&[&obj]).unwrap();
+    assert_eq!(
+        obj.counters().exact_rows(),
+        1,
+        "only the unscored one is scored"
+    );
+    assert_eq!((out[0].predicted, out[0].uncertainty), (42.0, 0.5));
+    assert_eq!(out[1].predicted, obj.exact(&a("a_0=4,a_1=2")).0);
+}
