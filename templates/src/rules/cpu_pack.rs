@@ -23,7 +23,7 @@ use tilegrad_symbolic::{
 use super::{err, Plan, Tiled};
 use crate::compute::{AxisId, IndexExpr, Stage, TensorId};
 use crate::rules::lower::{
-    add, affine_expr, flatten, loop_nest, mul, mul_const, sub, sum, LoopSpec,
+    add, affine_expr, flatten, loop_nest, mul, negative_shift, region_extent, sub, LoopSpec,
 };
 use crate::Result;
 
@@ -111,15 +111,7 @@ impl Plan<'_> {
 
     /// `shift_d` of index `ix` (see the module docs).
     fn shift(&self, b: &mut TreeBuilder, ix: &IndexExpr) -> ExprId {
-        let mut terms = Vec::new();
-        for t in ix.terms.iter().filter(|t| t.coef < 0) {
-            if let Some(tile) = self.tile_of(b, t.axis) {
-                let one = b.c(1.0);
-                let m = sub(b.e(), tile, one);
-                terms.push(mul_const(b.e(), m, -t.coef));
-            }
-        }
-        sum(b.e(), &terms)
+        negative_shift(b, ix, |b, a| self.tile_of(b, a))
     }
 
     /// Declares `<T>.pack` for the vector operand `tensor` (loaded from `global`).
@@ -137,19 +129,10 @@ impl Plan<'_> {
             .find(|(t, _, _)| *t == tensor)
             .ok_or_else(|| err("the packed operand is not loaded"))?;
         let index = index.to_vec();
-        let mut ext = Vec::with_capacity(index.len());
-        for ix in &index[..index.len() - 1] {
-            let mut terms = Vec::new();
-            let mut konst = 1i64;
-            for t in &ix.terms {
-                if let Some(tile) = self.tile_of(b, t.axis) {
-                    konst -= t.coef.abs();
-                    terms.push(mul_const(b.e(), tile, t.coef.abs()));
-                }
-            }
-            terms.push(b.c(konst as f64));
-            ext.push(sum(b.e(), &terms));
-        }
+        let ext: Vec<ExprId> = index[..index.len() - 1]
+            .iter()
+            .map(|ix| region_extent(b, ix, |b, a| self.tile_of(b, a)))
+            .collect();
         let v = self.sp.last().ok_or_else(|| err("no vector axis"))?;
         let shape = [&[v.levels[2]], &ext[..], &[v.levels[3]]].concat();
         let name = self.def.tensors[tensor].name.clone();

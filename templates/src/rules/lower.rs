@@ -15,6 +15,8 @@
 //!   temporaries), a baseline and a test of this module against the references.
 //! * Folding builders ([`add`], [`mul`], [`sum`], [`product`], …) that skip `+ 0`, `· 1`
 //!   and fold constants, so that symbolic trees stay small and readable.
+//! * [`region_extent`] / [`negative_shift`]: the region an index reads over one block of a
+//!   tiled nest (staged or packed copies).
 //!
 //! Bounds checks of padded loads: a dimension whose index is a bare axis (coefficient 1,
 //! offset 0, no divisor) is assumed in bounds (every `ComputeDef` of
@@ -33,10 +35,12 @@ use crate::{Result, TemplateError};
 
 mod fold;
 mod naive;
+mod region;
 mod tileable;
 
 pub use fold::*;
 pub use naive::{loop_nest, naive_tree, serial_nest, LoopSpec};
+pub use region::{negative_shift, region_extent};
 pub use tileable::{is_tileable, MAX_INNERMOST};
 
 /// Largest magnitude an index constant may have (the interpreter's integer limit); guard

@@ -7,8 +7,8 @@ use super::build::Plan;
 use super::space_err;
 use crate::compute::{IndexExpr, Stage, TensorId};
 use crate::rules::lower::{
-    add, affine_expr, and, ceildiv, in_bounds, is_bare_axis, mul, mul_const, product, sub, sum,
-    unflatten,
+    add, affine_expr, and, ceildiv, in_bounds, is_bare_axis, mul, negative_shift, product,
+    region_extent, sub, unflatten,
 };
 use crate::Result;
 
@@ -60,21 +60,10 @@ impl Plan<'_> {
             let Some(global) = bufs.get(tensor).copied().flatten() else {
                 continue;
             };
-            let mut ext = Vec::with_capacity(index.len());
-            for ix in &index {
-                // 1 + Σ |c|·(tile − 1) = (1 − Σ|c|) + Σ |c|·tile over tiled axes.
-                let mut terms = Vec::new();
-                let mut konst = 1i64;
-                for t in &ix.terms {
-                    if let Some(tile) = self.tile_of(t.axis) {
-                        konst -= t.coef.abs();
-                        terms.push(mul_const(b.e(), tile, t.coef.abs()));
-                    }
-                }
-                let k = b.c(konst as f64);
-                terms.push(k);
-                ext.push(sum(b.e(), &terms));
-            }
+            let ext: Vec<ExprId> = index
+                .iter()
+                .map(|ix| region_extent(b, ix, |_, a| self.tile_of(a)))
+                .collect();
             let shared = b.buffer(&format!("{}.shared", decl.name), Scope::Shared, &ext);
             let vname = format!("vec_{}", decl.name);
             space
@@ -99,18 +88,6 @@ impl Plan<'_> {
 
     /// `Σ_{c<0} |c|·(tile − 1)` of dimension index `ix` (the shift from global to region
     /// coordinates beyond the base).
-    fn negative_shift(&self, b: &mut TreeBuilder, ix: &IndexExpr) -> ExprId {
-        let mut terms = Vec::new();
-        for t in ix.terms.iter().filter(|t| t.coef < 0) {
-            if let Some(tile) = self.tile_of(t.axis) {
-                let one = b.c(1.0);
-                let m = sub(b.e(), tile, one);
-                terms.push(mul_const(b.e(), m, -t.coef));
-            }
-        }
-        sum(b.e(), &terms)
-    }
-
     /// The region base of `st` per dimension, given the first global coordinate of the
     /// current tile of every axis (`block_base`, zero for untiled axes).
     fn region_base(
@@ -122,7 +99,7 @@ impl Plan<'_> {
         let mut out = Vec::with_capacity(st.index.len());
         for ix in &st.index {
             let g = affine_expr(b.e(), ix, block_base)?;
-            let shift = self.negative_shift(b, ix);
+            let shift = negative_shift(b, ix, |_, a| self.tile_of(a));
             out.push(sub(b.e(), g, shift));
         }
         Ok(out)
@@ -195,7 +172,7 @@ impl Plan<'_> {
                 div: 1,
             };
             let l = affine_expr(b.e(), &rel, local)?;
-            let shift = self.negative_shift(b, ix);
+            let shift = negative_shift(b, ix, |_, a| self.tile_of(a));
             idx.push(add(b.e(), l, shift));
         }
         Ok(Value::load(st.shared, &idx))
