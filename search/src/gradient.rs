@@ -338,10 +338,7 @@ impl SearchPolicy for GradientSearch {
                 pool.offer(obj, sketch, a, ProposalSource::Gradient, seen);
             }
             for (a, score) in screened {
-                match score {
-                    Some(s) => pool.offer_scored(obj, sketch, a, ProposalSource::Screened, seen, s),
-                    None => pool.offer(obj, sketch, a, ProposalSource::Screened, seen),
-                };
+                pool.offer_scored(obj, sketch, a, ProposalSource::Screened, seen, score);
             }
             let elite = self.elite(sketch, space).take(self.config.elite_neighbors);
             for (_, a, _) in elite {

@@ -41,24 +41,13 @@ impl Pool {
         source: ProposalSource,
         seen: &SeenSet,
     ) -> bool {
-        self.add(obj, sketch, a, source, seen, None)
+        self.offer_scored(obj, sketch, a, source, seen, None)
     }
 
-    /// [`Pool::offer`] of a candidate already scored by [`Objective::score_exact`] of the
-    /// same objective: [`Pool::score`] keeps `score` instead of scoring it again.
+    /// [`Pool::offer`] with the candidate's exact score when it is known already (from
+    /// [`Objective::score_exact`] of the same objective): [`Pool::score`] keeps it instead
+    /// of scoring the candidate again.
     pub fn offer_scored(
-        &mut self,
-        obj: &dyn Objective,
-        sketch: usize,
-        a: Assignment,
-        source: ProposalSource,
-        seen: &SeenSet,
-        score: ExactScore,
-    ) -> bool {
-        self.add(obj, sketch, a, source, seen, Some(score))
-    }
-
-    fn add(
         &mut self,
         obj: &dyn Objective,
         sketch: usize,

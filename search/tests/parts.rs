@@ -183,7 +183,7 @@ fn a_pool_keeps_the_scores_it_was_given_and_scores_only_the_rest() {
         a("a_0=2,a_1=2"),
         ProposalSource::Screened,
         &seen,
-        given
+        Some(given)
     ));
     assert!(pool.offer(&obj, 0, a("a_0=4,a_1=2"), ProposalSource::Gradient, &seen));
     assert!(
@@ -193,7 +193,7 @@ fn a_pool_keeps_the_scores_it_was_given_and_scores_only_the_rest() {
             a("a_0=4,a_1=2"),
             ProposalSource::Screened,
             &seen,
-            given
+            Some(given)
         ),
         "a duplicate is refused, scored or not"
     );
