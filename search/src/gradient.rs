@@ -264,9 +264,7 @@ impl GradientSearch {
         }
         Ok((trace, screened))
     }
-}
 
-impl GradientSearch {
     /// One sketch's descent ([`GradientSearch::trace`]) with every iterate rounded (by
     /// exponent, and by value when `value_rounding`), and its screened samples.
     fn descend(

@@ -86,8 +86,6 @@ impl Plan<'_> {
         Ok(out)
     }
 
-    /// `Σ_{c<0} |c|·(tile − 1)` of dimension index `ix` (the shift from global to region
-    /// coordinates beyond the base).
     /// The region base of `st` per dimension, given the first global coordinate of the
     /// current tile of every axis (`block_base`, zero for untiled axes).
     fn region_base(
