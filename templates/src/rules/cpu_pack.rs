@@ -35,34 +35,58 @@ pub(super) struct Pack {
     name: String,
     global: BufferId,
     pub local: BufferId,
-    /// Extents of the leading indices (all but the last).
+    /// The dimension of the operand indexed by the vectorized axis.
+    vdim: usize,
+    /// Extents of the other (leading) indices, in order.
     ext: Vec<ExprId>,
 }
 
-/// The vector operand of `stage` (the only load of its tensor, see the module docs), given
-/// the tiled spatial and reduction axes.
-pub(super) fn vector_operand(stage: &Stage, sp: &[Tiled], rd: &[Tiled]) -> Option<TensorId> {
+impl Pack {
+    /// The indices of the operand other than the vectorized one, in order.
+    fn lead(&self) -> impl Iterator<Item = &IndexExpr> + '_ {
+        let vdim = self.vdim;
+        self.index
+            .iter()
+            .enumerate()
+            .filter(move |(d, _)| *d != vdim)
+            .map(|(_, ix)| ix)
+    }
+}
+
+/// The vector operand of `stage` (the only load of its tensor, see the module docs) and the
+/// dimension of it that the vectorized axis indexes, given the tiled spatial and reduction
+/// axes. An operand read along its contiguous (last) dimension is preferred; otherwise the
+/// operand is transposed by the copy (a `trans_b` matmul's `B[j, k]`, a dense layer's weights).
+pub(super) fn vector_operand(
+    stage: &Stage,
+    sp: &[Tiled],
+    rd: &[Tiled],
+) -> Option<(TensorId, usize)> {
     let v = sp.last()?.axis;
     let loads = stage.body.loads();
-    let vector = |(tensor, index, pad): &&(TensorId, &[IndexExpr], Option<f64>)| {
-        let Some((last, lead)) = index.split_last() else {
-            return false;
+    let vector = |(tensor, index, pad): &(TensorId, &[IndexExpr], Option<f64>)| {
+        let bare = |ix: &IndexExpr| {
+            ix.div == 1
+                && ix.offset == 0
+                && ix.terms.len() == 1
+                && ix.terms[0].axis == v
+                && ix.terms[0].coef == 1
         };
-        let bare = last.div == 1
-            && last.offset == 0
-            && last.terms.len() == 1
-            && last.terms[0].axis == v
-            && last.terms[0].coef == 1;
-        bare && pad.is_none()
+        let vdim = index.iter().position(bare)?;
+        let lead = index.iter().enumerate().filter(|(d, _)| *d != vdim);
+        let ok = pad.is_none()
             && loads.iter().filter(|(t, _, _)| t == tensor).count() == 1
             && lead
-                .iter()
-                .all(|ix| ix.div == 1 && ix.terms.iter().all(|t| t.axis != v))
+                .clone()
+                .all(|(_, ix)| ix.div == 1 && ix.terms.iter().all(|t| t.axis != v))
             && lead
-                .iter()
-                .any(|ix| ix.terms.iter().any(|t| rd.iter().any(|r| r.axis == t.axis)))
+                .clone()
+                .any(|(_, ix)| ix.terms.iter().any(|t| rd.iter().any(|r| r.axis == t.axis)));
+        ok.then_some((*tensor, vdim, vdim + 1 == index.len()))
     };
-    loads.iter().find(vector).map(|(t, _, _)| *t)
+    let found: Vec<(TensorId, usize, bool)> = loads.iter().filter_map(vector).collect();
+    let pick = found.iter().find(|f| f.2).or(found.first())?;
+    Some((pick.0, pick.1))
 }
 
 /// `pack_tile`: the packed block `S2_v·S3_v · Π R1_r` (over the reduction axes the operand
@@ -119,6 +143,7 @@ impl Plan<'_> {
         &self,
         b: &mut TreeBuilder,
         tensor: TensorId,
+        vdim: usize,
         global: BufferId,
     ) -> Result<Pack> {
         let (_, index, _) = self
@@ -129,9 +154,11 @@ impl Plan<'_> {
             .find(|(t, _, _)| *t == tensor)
             .ok_or_else(|| err("the packed operand is not loaded"))?;
         let index = index.to_vec();
-        let ext: Vec<ExprId> = index[..index.len() - 1]
+        let ext: Vec<ExprId> = index
             .iter()
-            .map(|ix| region_extent(b, ix, |b, a| self.tile_of(b, a)))
+            .enumerate()
+            .filter(|(d, _)| *d != vdim)
+            .map(|(_, ix)| region_extent(b, ix, |b, a| self.tile_of(b, a)))
             .collect();
         let v = self.sp.last().ok_or_else(|| err("no vector axis"))?;
         let shape = [&[v.levels[2]], &ext[..], &[v.levels[3]]].concat();
@@ -143,6 +170,7 @@ impl Plan<'_> {
             name,
             global,
             local,
+            vdim,
             ext,
         })
     }
@@ -165,20 +193,33 @@ impl Plan<'_> {
         for (k, t) in self.rd.iter().enumerate() {
             base[t.axis] = flatten(b.e(), &[r0[k], zero], &t.levels);
         }
-        let lead = &pk.index[..pk.index.len() - 1];
+        let lead: Vec<IndexExpr> = pk.lead().cloned().collect();
         let mut starts = Vec::with_capacity(lead.len());
-        for ix in lead {
+        for ix in &lead {
             let g = affine_expr(b.e(), ix, &base)?;
             let s = self.shift(b, ix);
             starts.push(sub(b.e(), g, s));
         }
         let v = self.sp.last().ok_or_else(|| err("no vector axis"))?;
         let vbase = base[v.axis];
+        // Read along the operand's contiguous dimension: the column loop `p3` innermost and
+        // vectorized when the vectorized axis indexes the last dimension, else outside the
+        // leading loops (the copy transposes; its innermost loop reads consecutive floats).
+        let contiguous = pk.vdim + 1 == pk.index.len();
+        let p3_kind = if contiguous {
+            LoopKind::Vectorized
+        } else {
+            LoopKind::Serial
+        };
+        let p3 = LoopSpec::new(format!("{}.p3", pk.name), v.levels[3], p3_kind);
         let mut specs = vec![LoopSpec::new(
             format!("{}.p2", pk.name),
             v.levels[2],
             LoopKind::Serial,
         )];
+        if !contiguous {
+            specs.push(p3.clone());
+        }
         for (d, &e) in pk.ext.iter().enumerate() {
             specs.push(LoopSpec::new(
                 format!("{}.p{d}_", pk.name),
@@ -186,23 +227,25 @@ impl Plan<'_> {
                 LoopKind::Serial,
             ));
         }
-        specs.push(LoopSpec::new(
-            format!("{}.p3", pk.name),
-            v.levels[3],
-            LoopKind::Vectorized,
-        ));
+        if contiguous {
+            specs.push(p3);
+        }
         loop_nest(b, &specs, &mut |b, c| {
-            let (p2, rest) = (c[0], &c[1..]);
-            let (mid, p3) = rest.split_at(rest.len() - 1);
+            let (p2, p3, mid) = if contiguous {
+                (c[0], c[c.len() - 1], &c[1..c.len() - 1])
+            } else {
+                (c[0], c[1], &c[2..])
+            };
             let mut g: Vec<ExprId> = starts
                 .iter()
                 .zip(mid)
                 .map(|(&s, &m)| add(b.e(), s, m))
                 .collect();
             let col = mul(b.e(), p2, v.levels[3]);
-            let col = add(b.e(), col, p3[0]);
-            g.push(add(b.e(), vbase, col));
-            b.store(pk.local, c, Value::load(pk.global, &g));
+            let col = add(b.e(), col, p3);
+            g.insert(pk.vdim, add(b.e(), vbase, col));
+            let at = [&[p2], mid, &[p3]].concat();
+            b.store(pk.local, &at, Value::load(pk.global, &g));
         });
         Ok(())
     }
@@ -227,7 +270,7 @@ impl Plan<'_> {
         }
         let n = s2.len();
         let mut idx = vec![s2[n - 1]];
-        for ix in &pk.index[..pk.index.len() - 1] {
+        for ix in pk.lead() {
             let rel = IndexExpr {
                 terms: ix.terms.clone(),
                 offset: 0,

@@ -54,8 +54,10 @@
 //! ```
 //! Unpacked, consecutive `k` rows of `B` are `N` floats apart, so for power-of-two `N` the
 //! rows of one block share a few L1 sets; packed they are `S3_j` floats apart. It is generated
-//! only when the stage has a vector operand (not for `trans_b` matmuls, whose `B` is read
-//! along `k`).
+//! only when the stage has a vector operand. A *transposed* vector operand (the vectorized axis
+//! indexes one of its leading dimensions: `B[j, k]` of a `trans_b` matmul, the `[N, K]` weights
+//! of every dense layer) is transposed by the copy, and then `packed` is the rule's only
+//! sketch: the unpacked nests would read it with strided vector loads.
 //!
 //! # Space
 //! The split groups above, `unroll ∈ {1, 16, 64, 512}`, and linear constraints: every
@@ -225,13 +227,20 @@ fn sketch(
     register_constraints(&mut space, stage, &sp, cpu)?;
     let sp_t: Vec<Tiled> = sp.iter().map(|(t, _)| t.clone()).collect();
     let rd_t: Vec<Tiled> = rd.iter().map(|(t, _)| t.clone()).collect();
+    let operand = pack::vector_operand(stage, &sp_t, &rd_t);
+    let transposed = operand.is_some_and(|(t, vdim)| {
+        let rank = def.tensors[t].shape.len();
+        vdim + 1 != rank
+    });
     let packed = match variant {
-        Variant::Packed => pack::vector_operand(stage, &sp_t, &rd_t),
+        Variant::Packed => operand,
+        // Unpacked, a transposed vector operand would be read with strided vector loads.
+        _ if transposed => return Ok(None),
         _ => None,
     };
     match (variant, packed) {
         (Variant::Packed, None) => return Ok(None),
-        (_, Some(tensor)) => pack::constraint(&mut space, stage, tensor, &sp, &rd, cpu)?,
+        (_, Some((tensor, _))) => pack::constraint(&mut space, stage, tensor, &sp, &rd, cpu)?,
         _ => {}
     }
     if cached && !tile.is_empty() {
@@ -271,8 +280,9 @@ struct Plan<'a> {
     rd: Vec<Tiled>,
     unroll: ExprId,
     cached: bool,
-    /// The vector operand packed per `R0` step (`cpu-tiling/packed`).
-    packed: Option<crate::compute::TensorId>,
+    /// The vector operand packed per `R0` step and the dimension the vectorized axis indexes
+    /// (`cpu-tiling/packed`).
+    packed: Option<(crate::compute::TensorId, usize)>,
 }
 
 impl Plan<'_> {
@@ -329,13 +339,13 @@ impl Plan<'_> {
             .flatten()
             .ok_or_else(|| err("no output buffer"))?;
         let pack = match self.packed {
-            Some(t) => {
+            Some((t, vdim)) => {
                 let global = bufs
                     .get(t)
                     .copied()
                     .flatten()
                     .ok_or_else(|| err("the packed operand has no buffer"))?;
-                Some(self.declare_pack(&mut b, t, global)?)
+                Some(self.declare_pack(&mut b, t, vdim, global)?)
             }
             None => None,
         };
