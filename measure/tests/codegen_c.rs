@@ -57,6 +57,7 @@ const GOLDEN_WORKLOADS: &[&str] = &[
     "matmul(M=12,N=7,K=9)",
     "matmul(M=64,N=48,K=32)+bias+relu",
     "matmul(M=16,N=24,K=32,trans_b=1)+bias",
+    "matmul(M=19,N=23,K=257)+bias",
     "conv2d(N=2,H=7,W=6,C=4,K=6,R=3,S=3,stride=1,pad=1)+bias+relu",
     "conv2d(N=1,H=6,W=6,C=4,K=4,R=3,S=3,stride=2,pad=1,groups=4)+bias+relu6",
     "softmax(M=3,N=7)",

@@ -57,12 +57,7 @@ impl Pack {
 /// dimension of it that the vectorized axis indexes, given the tiled spatial and reduction
 /// axes. An operand read along its contiguous (last) dimension is preferred; otherwise the
 /// operand is transposed by the copy (a `trans_b` matmul's `B[j, k]`, a dense layer's weights).
-pub(super) fn vector_operand(
-    stage: &Stage,
-    sp: &[Tiled],
-    rd: &[Tiled],
-) -> Option<(TensorId, usize)> {
-    let v = sp.last()?.axis;
+pub(super) fn vector_operand(stage: &Stage, v: AxisId, rd: &[AxisId]) -> Option<(TensorId, usize)> {
     let loads = stage.body.loads();
     let vector = |(tensor, index, pad): &(TensorId, &[IndexExpr], Option<f64>)| {
         let bare = |ix: &IndexExpr| {
@@ -81,7 +76,7 @@ pub(super) fn vector_operand(
                 .all(|(_, ix)| ix.div == 1 && ix.terms.iter().all(|t| t.axis != v))
             && lead
                 .clone()
-                .any(|(_, ix)| ix.terms.iter().any(|t| rd.iter().any(|r| r.axis == t.axis)));
+                .any(|(_, ix)| ix.terms.iter().any(|t| rd.contains(&t.axis)));
         ok.then_some((*tensor, vdim, vdim + 1 == index.len()))
     };
     let found: Vec<(TensorId, usize, bool)> = loads.iter().filter_map(vector).collect();
@@ -245,7 +240,11 @@ impl Plan<'_> {
             let col = add(b.e(), col, p3);
             g.insert(pk.vdim, add(b.e(), vbase, col));
             let at = [&[p2], mid, &[p3]].concat();
-            b.store(pk.local, &at, Value::load(pk.global, &g));
+            let value = match &self.pad {
+                Some(pad) => pad.packed_value(b, pk.global, &pk.index, &g),
+                None => Value::load(pk.global, &g),
+            };
+            b.store(pk.local, &at, value);
         });
         Ok(())
     }

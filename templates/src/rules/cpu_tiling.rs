@@ -59,6 +59,13 @@
 //! of every dense layer) is transposed by the copy, and then `packed` is the rule's only
 //! sketch: the unpacked nests would read it with strided vector loads.
 //!
+//! Sketch `cpu-tiling/padded` is `packed` tiled over *padded* extents: an axis whose extent has
+//! few small divisors (a prime `M` or `K`, an `N` that is no multiple of the vector width) is
+//! tiled as if it were a little longer, the copy into the pack fills zeros beyond a padded
+//! reduction axis, the other loads read at clamped coordinates and the write-back stores only
+//! the real points (`cpu_pad.rs` has the rules). It is generated only when some axis is
+//! awkward, beside the unpadded sketches.
+//!
 //! # Space
 //! The split groups above, `unroll ∈ {1, 16, 64, 512}`, and linear constraints: every
 //! innermost factor `S3_a`, `R1_r ≤ 64` (`innermost_<a>`; this bounds the vector length);
@@ -90,6 +97,8 @@ use crate::sketch::{Sketch, SketchRule};
 
 #[path = "cpu_pack.rs"]
 mod pack;
+#[path = "cpu_pad.rs"]
+mod pad;
 #[path = "cpu_registers.rs"]
 mod registers;
 use crate::{Result, TemplateError, Workload};
@@ -121,7 +130,12 @@ impl SketchRule for CpuTiling {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        for v in [Variant::Cached, Variant::NoCache, Variant::Packed] {
+        for v in [
+            Variant::Cached,
+            Variant::NoCache,
+            Variant::Packed,
+            Variant::Padded,
+        ] {
             out.extend(sketch(workload, compute, cpu, v)?);
         }
         Ok(out)
@@ -137,6 +151,8 @@ enum Variant {
     NoCache,
     /// `cpu-tiling/packed`: as `Cached`, with the vector operand packed per `R0` step.
     Packed,
+    /// `cpu-tiling/padded`: as `Packed`, over padded extents of the awkward axes.
+    Padded,
 }
 
 impl Variant {
@@ -145,6 +161,7 @@ impl Variant {
             Variant::Cached => "cpu-tiling",
             Variant::NoCache => "cpu-tiling/no-cache",
             Variant::Packed => "cpu-tiling/packed",
+            Variant::Padded => "cpu-tiling/padded",
         }
     }
 }
@@ -197,7 +214,18 @@ fn sketch(
     variant: Variant,
 ) -> Result<Option<Sketch>> {
     let cached = variant != Variant::NoCache;
-    let stage = &def.stages[0];
+    let real = &def.stages[0];
+    let padded = match variant {
+        Variant::Padded => match padding(real, cpu) {
+            Some(p) => Some(p),
+            None => return Ok(None),
+        },
+        _ => None,
+    };
+    let (stage, pad) = match &padded {
+        Some((s, p)) => (s, Some(p.clone())),
+        None => (real, None),
+    };
     let mut b = TreeBuilder::new(&stage.name);
     let mut space = Space::new();
     let sp = declare_groups(&mut b, &mut space, &stage.spatial, 0, "sp", 3)?;
@@ -208,7 +236,7 @@ fn sketch(
         let f = space.group(*gid).map_err(err)?.factors().to_vec();
         let inner = f[f.len() - 1];
         // Packed, the `R1` block is the panel depth (BLIS's `kc`), up to 4× longer.
-        let max = if variant == Variant::Packed && f.len() == 1 {
+        let max = if matches!(variant, Variant::Packed | Variant::Padded) && f.len() == 1 {
             4.0 * MAX_INNERMOST
         } else {
             MAX_INNERMOST
@@ -227,19 +255,22 @@ fn sketch(
     register_constraints(&mut space, stage, &sp, cpu)?;
     let sp_t: Vec<Tiled> = sp.iter().map(|(t, _)| t.clone()).collect();
     let rd_t: Vec<Tiled> = rd.iter().map(|(t, _)| t.clone()).collect();
-    let operand = pack::vector_operand(stage, &sp_t, &rd_t);
+    let rd_axes: Vec<AxisId> = rd_t.iter().map(|t| t.axis).collect();
+    let operand = sp_t
+        .last()
+        .and_then(|v| pack::vector_operand(stage, v.axis, &rd_axes));
     let transposed = operand.is_some_and(|(t, vdim)| {
         let rank = def.tensors[t].shape.len();
         vdim + 1 != rank
     });
     let packed = match variant {
-        Variant::Packed => operand,
+        Variant::Packed | Variant::Padded => operand,
         // Unpacked, a transposed vector operand would be read with strided vector loads.
         _ if transposed => return Ok(None),
         _ => None,
     };
     match (variant, packed) {
-        (Variant::Packed, None) => return Ok(None),
+        (Variant::Packed | Variant::Padded, None) => return Ok(None),
         (_, Some((tensor, _))) => pack::constraint(&mut space, stage, tensor, &sp, &rd, cpu)?,
         _ => {}
     }
@@ -261,6 +292,7 @@ fn sketch(
         unroll,
         cached,
         packed,
+        pad,
     };
     let tree = plan.build(b)?;
     tree.verify().map_err(err)?;
@@ -270,6 +302,22 @@ fn sketch(
         tree,
         space,
     }))
+}
+
+/// The stage over padded extents and its padding, for the vector operand of `stage`; `None`
+/// when it has none or no axis is awkward (see `cpu_pad.rs`).
+fn padding(stage: &Stage, cpu: &CpuSpec) -> Option<(Stage, pad::Padding)> {
+    let ns = stage.spatial.len();
+    let v = stage.spatial.iter().rposition(|a| a.extent > 1)?;
+    let rd: Vec<AxisId> = (0..stage.reduce.len())
+        .filter(|&k| stage.reduce[k].extent > 1)
+        .map(|k| ns + k)
+        .collect();
+    let (tensor, _) = pack::vector_operand(stage, v, &rd)?;
+    let loads = stage.body.loads();
+    let (_, index, _) = loads.iter().find(|(t, _, _)| *t == tensor)?;
+    let lanes = (cpu.simd_bytes / 4).max(1) as usize;
+    pad::Padding::plan(stage, tensor, index, v, lanes)
 }
 
 /// Everything needed to build one sketch's tree.
@@ -283,6 +331,8 @@ struct Plan<'a> {
     /// The vector operand packed per `R0` step and the dimension the vectorized axis indexes
     /// (`cpu-tiling/packed`).
     packed: Option<(crate::compute::TensorId, usize)>,
+    /// The real extents of the padded axes (`cpu-tiling/padded`).
+    pad: Option<pad::Padding>,
 }
 
 impl Plan<'_> {
@@ -421,6 +471,11 @@ impl Plan<'_> {
                     let (r1, s3) = rest.split_at(nr);
                     let r: Vec<[ExprId; 2]> = (0..nr).map(|k| [r0[k], r1[k]]).collect();
                     let g = at(b, s2, s3, &r);
+                    // Padded, every load but the packed one reads at clamped coordinates.
+                    let g = match &self.pad {
+                        Some(pad) => pad.clamp(b, &g),
+                        None => g,
+                    };
                     let value = lower_value_with(
                         b,
                         &self.stage.body,
@@ -475,9 +530,19 @@ impl Plan<'_> {
                         }
                         None => Value::load(out, &g[..n_sp]),
                     };
-                    match lower_value(b, self.def, &bufs, &self.stage.post, &g[..n_sp], Some(&a)) {
-                        Ok(value) => b.store(out, &g[..n_sp], value),
-                        Err(e) => res = Err(e),
+                    let value =
+                        lower_value(b, self.def, &bufs, &self.stage.post, &g[..n_sp], Some(&a));
+                    let value = match value {
+                        Ok(value) => value,
+                        Err(e) => {
+                            res = Err(e);
+                            return;
+                        }
+                    };
+                    // Padded, only the points inside the real extents are stored.
+                    match self.pad.as_ref().and_then(|pad| pad.stored(b, &g)) {
+                        Some(cond) => b.if_(cond, |b| b.store(out, &g[..n_sp], value)),
+                        None => b.store(out, &g[..n_sp], value),
                     }
                 });
             });
