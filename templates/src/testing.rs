@@ -39,6 +39,9 @@ pub const SMALL_WORKLOADS: &[&str] = &[
     "batch_matmul(B=2,M=3,N=4,K=5,trans_b=1)+scale(0.125)",
     "batch_matmul(B=2,M=3,N=4,K=5,trans_a=1)+res",
     "batch_matmul(B=3,M=4,N=4,K=3,trans_a=1,trans_b=1)+scale(0.5)+causal",
+    // a reduction that every operand reads contiguously (the dot sketch)
+    "matmul(M=2,N=9,K=32,trans_b=1)+bias+silu",
+    "batch_matmul(B=2,M=3,N=5,K=16,trans_b=1)",
     // extents with few divisors (the padded sketch)
     "matmul(M=19,N=23,K=257)+bias",
     "conv2d(N=1,H=17,W=17,C=3,K=4,R=3,S=3,stride=1,pad=1)+relu",

@@ -82,7 +82,11 @@ fn every_small_workload_gets_cpu_sketches_with_the_expected_ids() {
                     "conv2d(N=1,H=17,W=17",
                     "matmul(M=1,N=49,K=7)",
                 ];
-                if text.contains("trans_b=1") {
+                // A reduction read contiguously by every operand gets the dot sketch.
+                let dot = ["K=32,trans_b=1", "K=16,trans_b=1"];
+                if dot.iter().any(|d| text.contains(d)) {
+                    &["cpu-tiling/packed", "cpu-tiling/dot"]
+                } else if text.contains("trans_b=1") {
                     &["cpu-tiling/packed"]
                 } else if awkward.iter().any(|a| text.starts_with(a)) {
                     &[
@@ -310,7 +314,7 @@ fn tiling_vectorizes_the_contiguous_output_dimension() {
         let def = w.compute();
         let st = &def.stages[0];
         for s in sketches(&w, &cpu()).unwrap() {
-            if !s.id.starts_with("cpu-tiling") {
+            if !s.id.starts_with("cpu-tiling") || s.id == "cpu-tiling/dot" {
                 continue;
             }
             let last = st.spatial.iter().rev().find(|a| a.extent > 1).unwrap();
@@ -511,6 +515,41 @@ fn register_limits_apply_only_where_reachable() {
             "{a}"
         );
     }
+}
+
+/// The dot sketch vectorizes along the reduction: its vector loops are the lanes `l` of the
+/// accumulator (init and micro-kernel), and the lanes are summed by a serial loop before the
+/// epilogue stores the output once per point.
+#[test]
+fn dot_tiling_vectorizes_the_reduction_and_sums_the_lanes_once() {
+    for text in [
+        "matmul(M=2,N=9,K=32,trans_b=1)+bias+silu",
+        "batch_matmul(B=2,M=3,N=5,K=16,trans_b=1)",
+    ] {
+        let sk = cpu_sketches(text);
+        let t = &by_id(&sk, "cpu-tiling/dot").tree;
+        assert_eq!(loops_of(t, LoopKind::Vectorized), ["l", "l"], "{text}");
+        let out = t
+            .buffers
+            .iter()
+            .find(|b| {
+                b.scope == Scope::Global && b.name != "A" && b.name != "B" && b.name != "bias"
+            })
+            .unwrap()
+            .name
+            .clone();
+        let dot = format!("{out}.dot");
+        for p in store_paths(t, &dot, StoreKind::Update) {
+            assert_eq!(p.last().map(String::as_str), Some("l"), "{text}");
+            assert!(p.iter().any(|l| l == "k.1"), "{text}: {p:?}");
+        }
+        let stores = store_paths(t, &out, StoreKind::Assign);
+        assert_eq!(stores.len(), 1, "{text}");
+        assert!(!stores[0].iter().any(|l| l == "l"), "{text}");
+    }
+    // The vector axis must be whole vectors: K = 12 is not.
+    let sk = cpu_sketches("matmul(M=8,N=6,K=12,trans_b=1)+bias");
+    assert!(sk.iter().all(|s| s.id != "cpu-tiling/dot"));
 }
 
 #[test]

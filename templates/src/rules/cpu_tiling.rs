@@ -66,6 +66,9 @@
 //! the real points (`cpu_pad.rs` has the rules). It is generated only when some axis is
 //! awkward, beside the unpadded sketches.
 //!
+//! Sketch `cpu-tiling/dot` vectorizes along a reduction axis that every operand reads
+//! contiguously (a `trans_b` matmul's `k`): `cpu_dot.rs` has its structure and space.
+//!
 //! # Space
 //! The split groups above, `unroll ∈ {1, 16, 64, 512}`, and linear constraints: every
 //! innermost factor `S3_a`, `R1_r ≤ 64` (`innermost_<a>`; this bounds the vector length);
@@ -95,6 +98,8 @@ use super::lower::{is_tileable as applies, MAX_INNERMOST};
 use crate::compute::{AxisId, ComputeDef, Stage, ValueExpr};
 use crate::sketch::{Sketch, SketchRule};
 
+#[path = "cpu_dot.rs"]
+mod dot;
 #[path = "cpu_pack.rs"]
 mod pack;
 #[path = "cpu_pad.rs"]
@@ -138,6 +143,7 @@ impl SketchRule for CpuTiling {
         ] {
             out.extend(sketch(workload, compute, cpu, v)?);
         }
+        out.extend(dot::sketch(workload, compute, cpu)?);
         Ok(out)
     }
 }
