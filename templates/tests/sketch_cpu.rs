@@ -71,37 +71,45 @@ fn every_small_workload_gets_cpu_sketches_with_the_expected_ids() {
     for w in small_workloads() {
         let sk = sketches(&w, &cpu()).unwrap_or_else(|e| panic!("{w}: {e}"));
         let def = w.compute();
-        let expect: &[&str] =
+        let text = w.to_string();
+        let expect: Vec<&str> =
             if tiled.contains(&w.op().name()) && def.stages[0].spatial_size() > 1.0 {
-                // A `trans_b` matmul's B is a transposed vector operand: only the packed
-                // sketch reads it contiguously.
-                // Extents with few divisors get the padded sketch too.
-                let text = w.to_string();
-                let awkward = [
-                    "matmul(M=19,N=23,K=257)",
-                    "conv2d(N=1,H=17,W=17",
-                    "matmul(M=1,N=49,K=7)",
-                ];
-                // A reduction read contiguously by every operand gets the dot sketch.
-                let dot = ["K=32,trans_b=1", "K=16,trans_b=1"];
-                if dot.iter().any(|d| text.contains(d)) {
-                    &["cpu-tiling/packed", "cpu-tiling/dot"]
-                } else if text.contains("trans_b=1") {
-                    &["cpu-tiling/packed"]
-                } else if awkward.iter().any(|a| text.starts_with(a)) {
-                    &[
-                        "cpu-tiling",
-                        "cpu-tiling/no-cache",
-                        "cpu-tiling/packed",
-                        "cpu-tiling/padded",
-                    ]
+                // A `trans_b` matmul's B is a transposed vector operand: only the packed sketch
+                // reads it contiguously; when K is whole vectors, the dot sketch streams it.
+                if text.contains("trans_b=1") {
+                    let dot = ["K=32,trans_b=1", "K=16,trans_b=1"];
+                    let mut e = vec!["cpu-tiling/packed"];
+                    e.extend(
+                        dot.iter()
+                            .any(|d| text.contains(d))
+                            .then_some("cpu-tiling/dot"),
+                    );
+                    e
                 } else {
-                    &["cpu-tiling", "cpu-tiling/no-cache", "cpu-tiling/packed"]
+                    let mut e = vec!["cpu-tiling", "cpu-tiling/no-cache", "cpu-tiling/packed"];
+                    // Extents with few divisors get the padded sketch.
+                    let awkward = [
+                        "matmul(M=19,N=23,K=257)",
+                        "conv2d(N=1,H=17,W=17",
+                        "matmul(M=1,N=49,K=7)",
+                    ];
+                    if awkward.iter().any(|a| text.starts_with(a)) {
+                        e.push("cpu-tiling/padded");
+                    }
+                    // A zero-padded conv input is staged, unless an index divides (a
+                    // transposed conv with stride > 1).
+                    let padded_input = text.starts_with("conv2d(") && !text.contains("pad=0")
+                        || text.starts_with("conv3d(") && text.contains("pad=1")
+                        || text.starts_with("conv2d_transpose(") && text.contains("stride=1");
+                    if padded_input {
+                        e.push("cpu-tiling/staged");
+                    }
+                    e
                 }
             } else if def.stages.len() == 1 && def.stages[0].reduce.is_empty() {
-                &["cpu-simple/elementwise", "cpu-simple/rows"]
+                vec!["cpu-simple/elementwise", "cpu-simple/rows"]
             } else {
-                &["cpu-simple/rows"]
+                vec!["cpu-simple/rows"]
             };
         assert_eq!(ids(&sk), expect, "{w}");
     }
@@ -317,16 +325,25 @@ fn tiling_vectorizes_the_contiguous_output_dimension() {
             if !s.id.starts_with("cpu-tiling") || s.id == "cpu-tiling/dot" {
                 continue;
             }
+            // The staged copy of the input runs along its channels: vectorized when they are
+            // the output's (a depthwise conv), serial otherwise.
+            let staged = s.id == "cpu-tiling/staged";
             let last = st.spatial.iter().rev().find(|a| a.extent > 1).unwrap();
             let want = format!("{}.3", last.name);
             let vec = loops_of(&s.tree, LoopKind::Vectorized);
             // The copy into the pack runs along the same axis, in its own loop `<T>.p3`.
             let packs = s.id.ends_with("packed") || s.id.ends_with("padded");
-            let ok = |v: &String| *v == want || (packs && v.ends_with(".p3"));
+            let ok = |v: &String| {
+                *v == want || (packs && v.ends_with(".p3")) || (staged && v.contains(".stage"))
+            };
             assert!(vec.iter().all(ok), "{w} {}: {vec:?}", s.id);
             let out = &def.tensors[st.output].name;
             let (acc, n_vec) = if s.id == "cpu-tiling" {
                 (format!("{out}.local"), 3)
+            } else if staged {
+                let copy = vec.iter().filter(|v| v.contains(".stage")).count();
+                assert!(copy <= 1, "{w}: {vec:?}");
+                (format!("{out}.local"), 3 + copy)
             } else if packs {
                 // Init, the micro-kernel, write-back and the copy into the pack (serial when
                 // the copy transposes: it reads along the operand's rows).

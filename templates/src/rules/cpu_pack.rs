@@ -23,7 +23,7 @@ use tilegrad_symbolic::{
 use super::{err, Plan, Tiled};
 use crate::compute::{AxisId, IndexExpr, Stage, TensorId};
 use crate::rules::lower::{
-    add, affine_expr, flatten, loop_nest, mul, negative_shift, region_extent, sub, LoopSpec,
+    add, affine_expr, loop_nest, mul, negative_shift, region_extent, sub, LoopSpec,
 };
 use crate::Result;
 
@@ -121,7 +121,7 @@ pub(super) fn constraint(
 
 impl Plan<'_> {
     /// The block extent of `axis` (`S2·S3` spatial, `R1` reduction), `None` when untiled.
-    fn tile_of(&self, b: &mut TreeBuilder, axis: usize) -> Option<ExprId> {
+    pub(super) fn tile_of(&self, b: &mut TreeBuilder, axis: usize) -> Option<ExprId> {
         if let Some(t) = self.sp.iter().find(|t| t.axis == axis) {
             return Some(mul(b.e(), t.levels[2], t.levels[3]));
         }
@@ -129,7 +129,7 @@ impl Plan<'_> {
     }
 
     /// `shift_d` of index `ix` (see the module docs).
-    fn shift(&self, b: &mut TreeBuilder, ix: &IndexExpr) -> ExprId {
+    pub(super) fn shift(&self, b: &mut TreeBuilder, ix: &IndexExpr) -> ExprId {
         negative_shift(b, ix, |b, a| self.tile_of(b, a))
     }
 
@@ -180,14 +180,7 @@ impl Plan<'_> {
         s1: &[ExprId],
         r0: &[ExprId],
     ) -> Result<()> {
-        let zero = b.c(0.0);
-        let mut base = vec![zero; self.stage.spatial.len() + self.stage.reduce.len()];
-        for (k, t) in self.sp.iter().enumerate() {
-            base[t.axis] = flatten(b.e(), &[s0[k], s1[k], zero, zero], &t.levels);
-        }
-        for (k, t) in self.rd.iter().enumerate() {
-            base[t.axis] = flatten(b.e(), &[r0[k], zero], &t.levels);
-        }
+        let base = self.block_base(b, s0, s1, r0);
         let lead: Vec<IndexExpr> = pk.lead().cloned().collect();
         let mut starts = Vec::with_capacity(lead.len());
         for ix in &lead {
@@ -259,14 +252,7 @@ impl Plan<'_> {
         s3: &[ExprId],
         r1: &[ExprId],
     ) -> Result<Value> {
-        let zero = b.c(0.0);
-        let mut local = vec![zero; self.stage.spatial.len() + self.stage.reduce.len()];
-        for (k, t) in self.sp.iter().enumerate() {
-            local[t.axis] = flatten(b.e(), &[s2[k], s3[k]], &t.levels[2..]);
-        }
-        for (k, t) in self.rd.iter().enumerate() {
-            local[t.axis] = r1[k];
-        }
+        let local = self.block_offsets(b, s2, s3, r1);
         let n = s2.len();
         let mut idx = vec![s2[n - 1]];
         for ix in pk.lead() {

@@ -66,6 +66,11 @@
 //! the real points (`cpu_pad.rs` has the rules). It is generated only when some axis is
 //! awkward, beside the unpadded sketches.
 //!
+//! Sketch `cpu-tiling/staged` is the cached nest with the *padded operand* (a conv's input with
+//! zero padding) copied at every `R0` step, halo and padding zeros included, into a per-thread
+//! block `<T>.stage` that the micro-kernel reads without bounds tests (`cpu_stage.rs`). It is
+//! generated only when the stage has such an operand.
+//!
 //! Sketch `cpu-tiling/dot` vectorizes along a reduction axis that every operand reads
 //! contiguously (a `trans_b` matmul's `k`): `cpu_dot.rs` has its structure and space.
 //!
@@ -106,6 +111,8 @@ mod pack;
 mod pad;
 #[path = "cpu_registers.rs"]
 mod registers;
+#[path = "cpu_stage.rs"]
+mod staging;
 use crate::{Result, TemplateError, Workload};
 use registers::register_constraints;
 pub use registers::{MIN_ACCUMULATORS, REGISTER_ACCUMULATORS};
@@ -140,6 +147,7 @@ impl SketchRule for CpuTiling {
             Variant::NoCache,
             Variant::Packed,
             Variant::Padded,
+            Variant::Staged,
         ] {
             out.extend(sketch(workload, compute, cpu, v)?);
         }
@@ -159,6 +167,8 @@ enum Variant {
     Packed,
     /// `cpu-tiling/padded`: as `Packed`, over padded extents of the awkward axes.
     Padded,
+    /// `cpu-tiling/staged`: as `Cached`, with the padded operand staged per `R0` step.
+    Staged,
 }
 
 impl Variant {
@@ -168,6 +178,7 @@ impl Variant {
             Variant::NoCache => "cpu-tiling/no-cache",
             Variant::Packed => "cpu-tiling/packed",
             Variant::Padded => "cpu-tiling/padded",
+            Variant::Staged => "cpu-tiling/staged",
         }
     }
 }
@@ -280,6 +291,16 @@ fn sketch(
         (_, Some((tensor, _))) => pack::constraint(&mut space, stage, tensor, &sp, &rd, cpu)?,
         _ => {}
     }
+    let staged = match variant {
+        Variant::Staged => match staging::padded_operand(stage, &rd_axes) {
+            Some(t) => Some(t),
+            None => return Ok(None),
+        },
+        _ => None,
+    };
+    if let Some(t) = staged {
+        staging::constraint(&mut space, stage, t, &sp, &rd, cpu)?;
+    }
     if cached && !tile.is_empty() {
         let elems = (cpu.l1_bytes / 4).max(1) as f64;
         space
@@ -299,6 +320,7 @@ fn sketch(
         cached,
         packed,
         pad,
+        staged,
     };
     let tree = plan.build(b)?;
     tree.verify().map_err(err)?;
@@ -339,6 +361,8 @@ struct Plan<'a> {
     packed: Option<(crate::compute::TensorId, usize)>,
     /// The real extents of the padded axes (`cpu-tiling/padded`).
     pad: Option<pad::Padding>,
+    /// The padded operand staged per `R0` step (`cpu-tiling/staged`).
+    staged: Option<crate::compute::TensorId>,
 }
 
 impl Plan<'_> {
@@ -402,6 +426,17 @@ impl Plan<'_> {
                     .flatten()
                     .ok_or_else(|| err("the packed operand has no buffer"))?;
                 Some(self.declare_pack(&mut b, t, vdim, global)?)
+            }
+            None => None,
+        };
+        let staged = match self.staged {
+            Some(t) => {
+                let global = bufs
+                    .get(t)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| err("the staged operand has no buffer"))?;
+                Some(self.declare_stage(&mut b, t, global)?)
             }
             None => None,
         };
@@ -487,8 +522,13 @@ impl Plan<'_> {
                         &self.stage.body,
                         &g,
                         None,
-                        &mut |b, tensor, index, pad| match &pack {
-                            Some(pk) if pk.tensor == tensor => self.packed_load(b, pk, s2, s3, r1),
+                        &mut |b, tensor, index, pad| match (&pack, &staged) {
+                            (Some(pk), _) if pk.tensor == tensor => {
+                                self.packed_load(b, pk, s2, s3, r1)
+                            }
+                            (_, Some(st)) if st.tensor == tensor => {
+                                self.staged_load(b, st, s2, s3, r1)
+                            }
                             _ => {
                                 let buf =
                                     bufs.get(tensor).copied().flatten().ok_or_else(|| {
@@ -512,14 +552,19 @@ impl Plan<'_> {
                         res = Err(e);
                     }
                 };
-                match &pack {
-                    Some(pk) => loop_nest(b, &r0_specs, &mut |b, r0| {
-                        keep(self.fetch(b, pk, &s0, s1, r0));
-                        loop_nest(b, &inner_specs, &mut |b, v| keep(body(b, r0, v)));
-                    }),
-                    None => loop_nest(b, &specs, &mut |b, v| {
+                match (&pack, &staged) {
+                    (None, None) => loop_nest(b, &specs, &mut |b, v| {
                         let (r0, rest) = v.split_at(nr);
                         keep(body(b, r0, rest));
+                    }),
+                    _ => loop_nest(b, &r0_specs, &mut |b, r0| {
+                        if let Some(pk) = &pack {
+                            keep(self.fetch(b, pk, &s0, s1, r0));
+                        }
+                        if let Some(st) = &staged {
+                            keep(self.fetch_stage(b, st, &s0, s1, r0));
+                        }
+                        loop_nest(b, &inner_specs, &mut |b, v| keep(body(b, r0, v)));
                     }),
                 }
                 // Write-back with the epilogue.

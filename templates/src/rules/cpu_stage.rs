@@ -1,0 +1,241 @@
+//! Input staging of the `cpu-tiling/staged` sketch (see the parent module's docs).
+//!
+//! The *padded operand* is the load that reads zeros outside its tensor (a conv's input with
+//! `pad > 0`): unstaged, every read of it in the micro-kernel tests its indices against the
+//! tensor's bounds. Staged, every `R0` step first copies the block that the `S2`/`R1`/`S3`
+//! loops will read, halo included, into `<T>.stage` ([`Scope::Local`]): one index per
+//! dimension, `e_d = 1 + Σ |c|·(tile − 1)` values each (as the packed operand's leading
+//! indices, `cpu_pack.rs`), with the zeros of the padding written by the copy. The
+//! micro-kernel then reads it without a test. The copy runs along the last dimension (the
+//! channels of an NHWC input), vectorized when that index is the vectorized axis itself (a
+//! depthwise conv).
+
+use tilegrad_symbolic::{
+    BufferId, CpuSpec, ExprId, LogTerm, LoopKind, Scope, Space, SplitGroupId, TreeBuilder, Value,
+};
+
+use super::{err, Plan, Tiled};
+use crate::compute::{AxisId, IndexExpr, Stage, TensorId};
+use crate::rules::lower::{
+    add, affine_expr, and, flatten, in_bounds, is_bare_axis, loop_nest, region_extent, sub,
+    LoopSpec,
+};
+use crate::Result;
+
+/// The staged operand of one sketch.
+#[derive(Clone, Debug)]
+pub(super) struct Staged {
+    pub tensor: TensorId,
+    index: Vec<IndexExpr>,
+    pad: f64,
+    name: String,
+    global: BufferId,
+    local: BufferId,
+    /// Extents of the indices.
+    ext: Vec<ExprId>,
+}
+
+/// The padded operand of `stage`: the only load of its tensor, with a pad value, no divided
+/// index, and a tiled reduction axis in some index (so a block is reused).
+pub(super) fn padded_operand(stage: &Stage, rd: &[AxisId]) -> Option<TensorId> {
+    let loads = stage.body.loads();
+    loads
+        .iter()
+        .find(|(tensor, index, pad)| {
+            pad.is_some()
+                && loads.iter().filter(|(t, _, _)| t == tensor).count() == 1
+                && index.iter().all(|ix| ix.div == 1)
+                && index
+                    .iter()
+                    .any(|ix| ix.terms.iter().any(|t| rd.contains(&t.axis)))
+        })
+        .map(|(t, _, _)| *t)
+}
+
+/// `stage_tile`: the staged block's tiles `Π (S2·S3)_a · Π R1_r` over the axes the operand
+/// reads fit a quarter of L2 (the halo makes the block a little larger).
+pub(super) fn constraint(
+    space: &mut Space,
+    stage: &Stage,
+    tensor: TensorId,
+    sp: &[(Tiled, SplitGroupId)],
+    rd: &[(Tiled, SplitGroupId)],
+    cpu: &CpuSpec,
+) -> Result<()> {
+    let loads = stage.body.loads();
+    let Some((_, index, _)) = loads.iter().find(|(t, _, _)| *t == tensor) else {
+        return Ok(());
+    };
+    let reads = |axis: AxisId| {
+        index
+            .iter()
+            .any(|ix| ix.terms.iter().any(|t| t.axis == axis))
+    };
+    let mut terms = Vec::new();
+    for (_, gid) in sp.iter().chain(rd).filter(|(t, _)| reads(t.axis)) {
+        let f = space.group(*gid).map_err(err)?.factors().to_vec();
+        let tile = if f.len() == 3 { &f[1..] } else { &f[..] };
+        terms.extend(tile.iter().map(|&v| (LogTerm::Var(v), 1.0)));
+    }
+    let elems = (cpu.l2_bytes / 16).max(1) as f64;
+    space
+        .add_log_product_constraint("stage_tile", &terms, elems)
+        .map_err(err)?;
+    Ok(())
+}
+
+impl Plan<'_> {
+    /// Declares `<T>.stage` for the padded operand `tensor` (loaded from `global`).
+    pub(super) fn declare_stage(
+        &self,
+        b: &mut TreeBuilder,
+        tensor: TensorId,
+        global: BufferId,
+    ) -> Result<Staged> {
+        let (_, index, pad) = self
+            .stage
+            .body
+            .loads()
+            .into_iter()
+            .find(|(t, _, _)| *t == tensor)
+            .ok_or_else(|| err("the staged operand is not loaded"))?;
+        let index = index.to_vec();
+        let ext: Vec<ExprId> = index
+            .iter()
+            .map(|ix| region_extent(b, ix, |b, a| self.tile_of(b, a)))
+            .collect();
+        let name = self.def.tensors[tensor].name.clone();
+        let local = b.buffer(&format!("{name}.stage"), Scope::Local, &ext);
+        Ok(Staged {
+            tensor,
+            index,
+            pad: pad.unwrap_or(0.0),
+            name,
+            global,
+            local,
+            ext,
+        })
+    }
+
+    /// Copies the block of `st` read by the `S2`/`R1`/`S3` loops at the tile `(s0, s1)` and
+    /// reduction step `r0`, with the padding's zeros.
+    pub(super) fn fetch_stage(
+        &self,
+        b: &mut TreeBuilder,
+        st: &Staged,
+        s0: &[ExprId],
+        s1: &[ExprId],
+        r0: &[ExprId],
+    ) -> Result<()> {
+        let base = self.block_base(b, s0, s1, r0);
+        let mut starts = Vec::with_capacity(st.index.len());
+        for ix in &st.index {
+            let g = affine_expr(b.e(), ix, &base)?;
+            let s = self.shift(b, ix);
+            starts.push(sub(b.e(), g, s));
+        }
+        let v = self.sp.last().map(|t| t.axis);
+        let last = st.index.len() - 1;
+        let specs: Vec<LoopSpec> = st
+            .ext
+            .iter()
+            .enumerate()
+            .map(|(d, &e)| {
+                let contiguous =
+                    d == last && is_bare_axis(&st.index[d]) && Some(st.index[d].terms[0].axis) == v;
+                let kind = if contiguous {
+                    LoopKind::Vectorized
+                } else {
+                    LoopKind::Serial
+                };
+                LoopSpec::new(format!("{}.stage{d}", st.name), e, kind)
+            })
+            .collect();
+        let shape = self.def.tensors[st.tensor].shape.clone();
+        loop_nest(b, &specs, &mut |b, c| {
+            let g: Vec<ExprId> = starts
+                .iter()
+                .zip(c)
+                .map(|(&s, &m)| add(b.e(), s, m))
+                .collect();
+            let mut cond = None;
+            for (d, ix) in st.index.iter().enumerate() {
+                if !is_bare_axis(ix) {
+                    let ext = b.c(shape[d] as f64);
+                    let ok = in_bounds(b, g[d], ext);
+                    cond = and(b.e(), cond, Some(ok));
+                }
+            }
+            let load = Value::load(st.global, &g);
+            let value = match cond {
+                Some(cond) => Value::select(cond, load, Value::Const(st.pad as f32)),
+                None => load,
+            };
+            b.store(st.local, c, value);
+        });
+        Ok(())
+    }
+
+    /// The micro-kernel's load of `st` at the register-tile point `(s2, s3)` and reduction
+    /// offset `r1`.
+    pub(super) fn staged_load(
+        &self,
+        b: &mut TreeBuilder,
+        st: &Staged,
+        s2: &[ExprId],
+        s3: &[ExprId],
+        r1: &[ExprId],
+    ) -> Result<Value> {
+        let local = self.block_offsets(b, s2, s3, r1);
+        let mut idx = Vec::with_capacity(st.index.len());
+        for ix in &st.index {
+            let rel = IndexExpr {
+                terms: ix.terms.clone(),
+                offset: 0,
+                div: 1,
+            };
+            let l = affine_expr(b.e(), &rel, &local)?;
+            let s = self.shift(b, ix);
+            idx.push(add(b.e(), l, s));
+        }
+        Ok(Value::load(st.local, &idx))
+    }
+
+    /// Global coordinates of every axis at the block's first point (`s2 = s3 = r1 = 0`).
+    pub(super) fn block_base(
+        &self,
+        b: &mut TreeBuilder,
+        s0: &[ExprId],
+        s1: &[ExprId],
+        r0: &[ExprId],
+    ) -> Vec<ExprId> {
+        let zero = b.c(0.0);
+        let mut base = vec![zero; self.stage.spatial.len() + self.stage.reduce.len()];
+        for (k, t) in self.sp.iter().enumerate() {
+            base[t.axis] = flatten(b.e(), &[s0[k], s1[k], zero, zero], &t.levels);
+        }
+        for (k, t) in self.rd.iter().enumerate() {
+            base[t.axis] = flatten(b.e(), &[r0[k], zero], &t.levels);
+        }
+        base
+    }
+
+    /// Offsets of every axis within the block at `(s2, s3)` and `r1`.
+    pub(super) fn block_offsets(
+        &self,
+        b: &mut TreeBuilder,
+        s2: &[ExprId],
+        s3: &[ExprId],
+        r1: &[ExprId],
+    ) -> Vec<ExprId> {
+        let zero = b.c(0.0);
+        let mut local = vec![zero; self.stage.spatial.len() + self.stage.reduce.len()];
+        for (k, t) in self.sp.iter().enumerate() {
+            local[t.axis] = flatten(b.e(), &[s2[k], s3[k]], &t.levels[2..]);
+        }
+        for (k, t) in self.rd.iter().enumerate() {
+            local[t.axis] = r1[k];
+        }
+        local
+    }
+}
