@@ -2,11 +2,15 @@
 //!
 //! The *padded operand* is the load that reads zeros outside its tensor (a conv's input with
 //! `pad > 0`): unstaged, every read of it in the micro-kernel tests its indices against the
-//! tensor's bounds. Staged, every `R0` step first copies the block that the `S2`/`R1`/`S3`
-//! loops will read, halo included, into `<T>.stage` ([`Scope::Local`]): one index per
-//! dimension, `e_d = 1 + Σ |c|·(tile − 1)` values each (as the packed operand's leading
-//! indices, `cpu_pack.rs`), with the zeros of the padding written by the copy. The
-//! micro-kernel then reads it without a test. The copy runs along the last dimension (the
+//! tensor's bounds. Staged, every `S1` iteration first copies the block that its whole
+//! reduction will read, halo included, into `<T>.stage` ([`Scope::Local`]): one index per
+//! dimension, `e_d = 1 + Σ |c|·(tile − 1)` values each, where the tile of a spatial axis is
+//! `S2·S3` and that of a reduction axis its whole extent (the block's origin and offsets as
+//! for the packed operand's leading indices, `cpu_pack.rs`), with the zeros of the padding
+//! written by the copy. Each input element is thus copied once per tile (plus the halo), and
+//! the micro-kernel reads the block without a test. The sketch is generated only when the
+//! reduction's share of the block (`Π` extents of the reduction axes the operand reads, times
+//! one vector) fits the `stage_tile` limit. The copy runs along the last dimension (the
 //! channels of an NHWC input), vectorized when that index is the vectorized axis itself (a
 //! depthwise conv).
 
@@ -17,8 +21,8 @@ use tilegrad_symbolic::{
 use super::{err, Plan, Tiled};
 use crate::compute::{AxisId, IndexExpr, Stage, TensorId};
 use crate::rules::lower::{
-    add, affine_expr, and, flatten, in_bounds, is_bare_axis, loop_nest, region_extent, sub,
-    LoopSpec,
+    add, affine_expr, and, flatten, in_bounds, is_bare_axis, loop_nest, negative_shift,
+    region_extent, sub, LoopSpec,
 };
 use crate::Result;
 
@@ -52,36 +56,44 @@ pub(super) fn padded_operand(stage: &Stage, rd: &[AxisId]) -> Option<TensorId> {
         .map(|(t, _, _)| *t)
 }
 
-/// `stage_tile`: the staged block's tiles `Π (S2·S3)_a · Π R1_r` over the axes the operand
-/// reads fit a quarter of L2 (the halo makes the block a little larger).
+/// `stage_tile`: the staged block's tiles `Π (S2·S3)_a · Π E_r` over the axes the operand
+/// reads fit a sixteenth of L2 in floats (the halo makes the block a little larger); an error
+/// of kind `None` (the sketch is skipped) when the reduction alone leaves no room for a vector.
 pub(super) fn constraint(
     space: &mut Space,
     stage: &Stage,
     tensor: TensorId,
     sp: &[(Tiled, SplitGroupId)],
-    rd: &[(Tiled, SplitGroupId)],
     cpu: &CpuSpec,
-) -> Result<()> {
+) -> Result<bool> {
     let loads = stage.body.loads();
     let Some((_, index, _)) = loads.iter().find(|(t, _, _)| *t == tensor) else {
-        return Ok(());
+        return Ok(false);
     };
     let reads = |axis: AxisId| {
         index
             .iter()
             .any(|ix| ix.terms.iter().any(|t| t.axis == axis))
     };
-    let mut terms = Vec::new();
-    for (_, gid) in sp.iter().chain(rd).filter(|(t, _)| reads(t.axis)) {
-        let f = space.group(*gid).map_err(err)?.factors().to_vec();
-        let tile = if f.len() == 3 { &f[1..] } else { &f[..] };
-        terms.extend(tile.iter().map(|&v| (LogTerm::Var(v), 1.0)));
+    let ns = stage.spatial.len();
+    let reduction: usize = (0..stage.reduce.len())
+        .filter(|&k| reads(ns + k))
+        .map(|k| stage.reduce[k].extent)
+        .product();
+    let lanes = (cpu.simd_bytes / 4).max(1) as f64;
+    let elems = (cpu.l2_bytes / 16).max(1) as f64 / reduction as f64;
+    if elems < lanes {
+        return Ok(false);
     }
-    let elems = (cpu.l2_bytes / 16).max(1) as f64;
+    let mut terms = Vec::new();
+    for (_, gid) in sp.iter().filter(|(t, _)| reads(t.axis)) {
+        let f = space.group(*gid).map_err(err)?.factors().to_vec();
+        terms.extend(f[1..].iter().map(|&v| (LogTerm::Var(v), 1.0)));
+    }
     space
         .add_log_product_constraint("stage_tile", &terms, elems)
         .map_err(err)?;
-    Ok(())
+    Ok(true)
 }
 
 impl Plan<'_> {
@@ -102,7 +114,7 @@ impl Plan<'_> {
         let index = index.to_vec();
         let ext: Vec<ExprId> = index
             .iter()
-            .map(|ix| region_extent(b, ix, |b, a| self.tile_of(b, a)))
+            .map(|ix| region_extent(b, ix, |b, a| self.stage_tile_of(b, a)))
             .collect();
         let name = self.def.tensors[tensor].name.clone();
         let local = b.buffer(&format!("{name}.stage"), Scope::Local, &ext);
@@ -117,21 +129,40 @@ impl Plan<'_> {
         })
     }
 
-    /// Copies the block of `st` read by the `S2`/`R1`/`S3` loops at the tile `(s0, s1)` and
-    /// reduction step `r0`, with the padding's zeros.
+    /// The block extent of `axis` in the staged block: `S2·S3` spatial, the whole extent of
+    /// a reduction axis, `None` when untiled.
+    fn stage_tile_of(&self, b: &mut TreeBuilder, axis: usize) -> Option<ExprId> {
+        if self.sp.iter().any(|t| t.axis == axis) {
+            return self.tile_of(b, axis);
+        }
+        let ns = self.stage.spatial.len();
+        self.rd
+            .iter()
+            .find(|t| t.axis == axis)
+            .map(|t| b.c(self.stage.reduce[t.axis - ns].extent as f64))
+    }
+
+    /// `shift_d` of index `ix` in the staged block.
+    fn stage_shift(&self, b: &mut TreeBuilder, ix: &IndexExpr) -> ExprId {
+        negative_shift(b, ix, |b, a| self.stage_tile_of(b, a))
+    }
+
+    /// Copies the block of `st` read by the whole reduction at the tile `(s0, s1)`, with the
+    /// padding's zeros.
     pub(super) fn fetch_stage(
         &self,
         b: &mut TreeBuilder,
         st: &Staged,
         s0: &[ExprId],
         s1: &[ExprId],
-        r0: &[ExprId],
     ) -> Result<()> {
-        let base = self.block_base(b, s0, s1, r0);
+        let zero = b.c(0.0);
+        let r0 = vec![zero; self.rd.len()];
+        let base = self.block_base(b, s0, s1, &r0);
         let mut starts = Vec::with_capacity(st.index.len());
         for ix in &st.index {
             let g = affine_expr(b.e(), ix, &base)?;
-            let s = self.shift(b, ix);
+            let s = self.stage_shift(b, ix);
             starts.push(sub(b.e(), g, s));
         }
         let v = self.sp.last().map(|t| t.axis);
@@ -177,16 +208,21 @@ impl Plan<'_> {
     }
 
     /// The micro-kernel's load of `st` at the register-tile point `(s2, s3)` and reduction
-    /// offset `r1`.
+    /// point `r` (`[R0, R1]` per tiled reduction axis).
     pub(super) fn staged_load(
         &self,
         b: &mut TreeBuilder,
         st: &Staged,
         s2: &[ExprId],
         s3: &[ExprId],
-        r1: &[ExprId],
+        r: &[[ExprId; 2]],
     ) -> Result<Value> {
-        let local = self.block_offsets(b, s2, s3, r1);
+        let zero = b.c(0.0);
+        let r1 = vec![zero; self.rd.len()];
+        let mut local = self.block_offsets(b, s2, s3, &r1);
+        for (t, v) in self.rd.iter().zip(r) {
+            local[t.axis] = flatten(b.e(), v, &t.levels);
+        }
         let mut idx = Vec::with_capacity(st.index.len());
         for ix in &st.index {
             let rel = IndexExpr {
@@ -195,7 +231,7 @@ impl Plan<'_> {
                 div: 1,
             };
             let l = affine_expr(b.e(), &rel, &local)?;
-            let s = self.shift(b, ix);
+            let s = self.stage_shift(b, ix);
             idx.push(add(b.e(), l, s));
         }
         Ok(Value::load(st.local, &idx))

@@ -67,9 +67,9 @@
 //! awkward, beside the unpadded sketches.
 //!
 //! Sketch `cpu-tiling/staged` is the cached nest with the *padded operand* (a conv's input with
-//! zero padding) copied at every `R0` step, halo and padding zeros included, into a per-thread
-//! block `<T>.stage` that the micro-kernel reads without bounds tests (`cpu_stage.rs`). It is
-//! generated only when the stage has such an operand.
+//! zero padding) copied once per `S1` iteration, halo and padding zeros included, into a
+//! per-thread block `<T>.stage` that the micro-kernel reads without bounds tests
+//! (`cpu_stage.rs`). It is generated only when the stage has such an operand.
 //!
 //! Sketch `cpu-tiling/dot` vectorizes along a reduction axis that every operand reads
 //! contiguously (a `trans_b` matmul's `k`): `cpu_dot.rs` has its structure and space.
@@ -299,7 +299,9 @@ fn sketch(
         _ => None,
     };
     if let Some(t) = staged {
-        staging::constraint(&mut space, stage, t, &sp, &rd, cpu)?;
+        if !staging::constraint(&mut space, stage, t, &sp, cpu)? {
+            return Ok(None);
+        }
     }
     if cached && !tile.is_empty() {
         let elems = (cpu.l1_bytes / 4).max(1) as f64;
@@ -527,7 +529,7 @@ impl Plan<'_> {
                                 self.packed_load(b, pk, s2, s3, r1)
                             }
                             (_, Some(st)) if st.tensor == tensor => {
-                                self.staged_load(b, st, s2, s3, r1)
+                                self.staged_load(b, st, s2, s3, &r)
                             }
                             _ => {
                                 let buf =
@@ -552,18 +554,16 @@ impl Plan<'_> {
                         res = Err(e);
                     }
                 };
-                match (&pack, &staged) {
-                    (None, None) => loop_nest(b, &specs, &mut |b, v| {
+                if let Some(st) = &staged {
+                    keep(self.fetch_stage(b, st, &s0, s1));
+                }
+                match &pack {
+                    None => loop_nest(b, &specs, &mut |b, v| {
                         let (r0, rest) = v.split_at(nr);
                         keep(body(b, r0, rest));
                     }),
-                    _ => loop_nest(b, &r0_specs, &mut |b, r0| {
-                        if let Some(pk) = &pack {
-                            keep(self.fetch(b, pk, &s0, s1, r0));
-                        }
-                        if let Some(st) = &staged {
-                            keep(self.fetch_stage(b, st, &s0, s1, r0));
-                        }
+                    Some(pk) => loop_nest(b, &r0_specs, &mut |b, r0| {
+                        keep(self.fetch(b, pk, &s0, s1, r0));
                         loop_nest(b, &inner_specs, &mut |b, v| keep(body(b, r0, v)));
                     }),
                 }

@@ -4,7 +4,7 @@
  * weight: f32[3, 3, 4], args[1]
  * bias: f32[4], args[2]
  * conv2d: f32[1, 3, 3, 4], args[3]
- * data.stage: f32[1, 1, 3, 1], local temporary
+ * data.stage: f32[1, 3, 3, 1], local temporary
  * conv2d.local: f32[1, 1, 1, 1, 1, 1], local temporary
  */
 #include <omp.h>
@@ -76,20 +76,21 @@ void kernel(float *const *args) {
     float *restrict conv2d = args[3];
     #pragma omp parallel for
     for (long p_0_q_0_g_0 = 0; p_0_q_0_g_0 < 6; ++p_0_q_0_g_0) {
-        float data_stage[3] __attribute__((aligned(64)));
+        float data_stage[9] __attribute__((aligned(64)));
         float conv2d_local[1] __attribute__((aligned(64)));
         for (long q_1 = 0; q_1 < 3; ++q_1) {
             for (long g_1 = 0; g_1 < 2; ++g_1) {
                 conv2d_local[0] = 0.0f;
+                for (long data_stage1 = 0; data_stage1 < 3; ++data_stage1) {
+                    for (long data_stage2 = 0; data_stage2 < 3; ++data_stage2) {
+                        data_stage[data_stage1 * 3 + data_stage2] = (0 <= data_stage1 + p_0_q_0_g_0 / 2 * 2 - 1 && 0 <= q_1 * 2 + data_stage2 - 1 ? data[q_1 * 8 + g_1 + data_stage1 * 24 + data_stage2 * 4 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 48 - 28] : 0.0f);
+                    }
+                }
                 #pragma GCC unroll 3
                 for (long r_0 = 0; r_0 < 3; ++r_0) {
                     #pragma GCC unroll 3
-                    for (long data_stage2 = 0; data_stage2 < 3; ++data_stage2) {
-                        data_stage[data_stage2] = (0 <= r_0 + p_0_q_0_g_0 / 2 * 2 - 1 && 0 <= q_1 * 2 + data_stage2 - 1 ? data[q_1 * 8 + g_1 + r_0 * 24 + data_stage2 * 4 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 48 - 28] : 0.0f);
-                    }
-                    #pragma GCC unroll 3
                     for (long s_1 = 0; s_1 < 3; ++s_1) {
-                        conv2d_local[0] += data_stage[s_1] * weight[g_1 + r_0 * 12 + s_1 * 4 + p_0_q_0_g_0 % 2 * 2];
+                        conv2d_local[0] += data_stage[r_0 * 3 + s_1] * weight[g_1 + r_0 * 12 + s_1 * 4 + p_0_q_0_g_0 % 2 * 2];
                     }
                 }
                 conv2d[q_1 * 4 + g_1 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 12] = fminf(fmaxf(conv2d_local[0] + bias[g_1 + p_0_q_0_g_0 % 2 * 2], 0.0f), 6.0f);

@@ -4,7 +4,7 @@
  * weight: f32[3, 3, 4, 6], args[1]
  * bias: f32[6], args[2]
  * conv2d: f32[2, 7, 6, 6], args[3]
- * data.stage: f32[1, 9, 2, 2], local temporary
+ * data.stage: f32[1, 9, 4, 4], local temporary
  * conv2d.local: f32[1, 1, 1, 1, 1, 7, 2, 6], local temporary
  */
 #include <omp.h>
@@ -76,7 +76,7 @@ void kernel(float *const *args) {
     float *restrict conv2d = args[3];
     #pragma omp parallel for
     for (long n_0_p_0_q_0_k_0 = 0; n_0_p_0_q_0_k_0 < 6; ++n_0_p_0_q_0_k_0) {
-        float data_stage[36] __attribute__((aligned(64)));
+        float data_stage[144] __attribute__((aligned(64)));
         float conv2d_local[84] __attribute__((aligned(64)));
         #pragma GCC unroll 7
         for (long p_3 = 0; p_3 < 7; ++p_3) {
@@ -88,17 +88,15 @@ void kernel(float *const *args) {
                 }
             }
         }
+        for (long data_stage1 = 0; data_stage1 < 9; ++data_stage1) {
+            for (long data_stage2 = 0; data_stage2 < 4; ++data_stage2) {
+                for (long data_stage3 = 0; data_stage3 < 4; ++data_stage3) {
+                    data_stage[data_stage1 * 16 + data_stage2 * 4 + data_stage3] = (0 <= data_stage1 - 1 && data_stage1 - 1 < 7 && 0 <= data_stage2 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 && data_stage2 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 < 6 ? data[data_stage1 * 24 + data_stage2 * 4 + data_stage3 + n_0_p_0_q_0_k_0 % 3 * 8 + n_0_p_0_q_0_k_0 / 3 * 168 - 28] : 0.0f);
+                }
+            }
+        }
         for (long rc_0 = 0; rc_0 < 2; ++rc_0) {
             for (long s_0 = 0; s_0 < 3; ++s_0) {
-                for (long data_stage1 = 0; data_stage1 < 9; ++data_stage1) {
-                    #pragma GCC unroll 2
-                    for (long data_stage2 = 0; data_stage2 < 2; ++data_stage2) {
-                        #pragma GCC unroll 2
-                        for (long data_stage3 = 0; data_stage3 < 2; ++data_stage3) {
-                            data_stage[data_stage1 * 4 + data_stage2 * 2 + data_stage3] = (0 <= data_stage1 - 1 && data_stage1 - 1 < 7 && 0 <= s_0 + data_stage2 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 && s_0 + data_stage2 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 < 6 ? data[rc_0 * 2 + s_0 * 4 + data_stage1 * 24 + data_stage2 * 4 + data_stage3 + n_0_p_0_q_0_k_0 % 3 * 8 + n_0_p_0_q_0_k_0 / 3 * 168 - 28] : 0.0f);
-                        }
-                    }
-                }
                 for (long rc_1 = 0; rc_1 < 2; ++rc_1) {
                     for (long r_1 = 0; r_1 < 3; ++r_1) {
                         #pragma GCC unroll 7
@@ -107,7 +105,7 @@ void kernel(float *const *args) {
                             for (long q_3 = 0; q_3 < 2; ++q_3) {
                                 #pragma GCC ivdep
                                 for (long k_3 = 0; k_3 < 6; ++k_3) {
-                                    conv2d_local[p_3 * 12 + q_3 * 6 + k_3] += data_stage[p_3 * 4 + q_3 * 2 + rc_1 + r_1 * 4] * weight[k_3 + rc_0 * 12 + s_0 * 24 + rc_1 * 6 + r_1 * 72];
+                                    conv2d_local[p_3 * 12 + q_3 * 6 + k_3] += data_stage[p_3 * 16 + q_3 * 4 + rc_0 * 2 + s_0 * 4 + rc_1 + r_1 * 16] * weight[k_3 + rc_0 * 12 + s_0 * 24 + rc_1 * 6 + r_1 * 72];
                                 }
                             }
                         }
