@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 use tilegrad_datasets::{Suite, SuiteEntry, Task, TuningLog};
-use tilegrad_measure::{CpuMeasurer, CpuMeasurerConfig, MeasureInput, Measurer};
+use tilegrad_measure::{CpuMeasurer, CpuMeasurerConfig, MeasureInput, Measurer, DISTURBED};
 use tilegrad_search::{TuneTask, Tuner, TunerConfig};
 use tilegrad_symbolic::Target;
 
@@ -189,7 +189,16 @@ pub fn run(a: &KernelsArgs) -> anyhow::Result<()> {
             println!("{l}");
         }
     }
-    let command = shell_command();
+    let disturbed: usize = rows.iter().map(|r| r.disturbed_rounds).sum();
+    if disturbed > 0 {
+        println!(
+            "warning: {disturbed} of {} timing(s) of our kernels were disturbed (other \
+             processes took over {:.0} % of the CPUs): the machine was not idle",
+            rows.iter().map(|r| r.ours_rounds_s.len()).sum::<usize>(),
+            DISTURBED * 100.0
+        );
+    }
+    let command = table::shell_command();
     let doc = json!({
         "date": table::today(), "cpu": cpu, "threads": threads,
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -207,7 +216,7 @@ pub fn run(a: &KernelsArgs) -> anyhow::Result<()> {
     {
         std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?;
     }
-    let readme = readme(
+    let readme = table::readme(
         &cpu,
         threads,
         &command,
@@ -318,7 +327,12 @@ fn head_to_head(
             if side == 0 {
                 if let Some(input) = ours {
                     match m.measure(std::slice::from_ref(input)).remove(0) {
-                        Ok(r) => row.ours_rounds_s.push(r.timing.median_s),
+                        Ok(r) => {
+                            row.ours_rounds_s.push(r.timing.median_s);
+                            if r.timing.interference.is_some_and(|x| x > DISTURBED) {
+                                row.disturbed_rounds += 1;
+                            }
+                        }
                         Err(e) => row.error = Some(format!("timing our best failed: {e}")),
                     }
                 }
@@ -353,52 +367,4 @@ fn head_to_head(
     if let (Some(o), Some(r)) = (row.ours_gflops, row.ort_gflops) {
         row.ratio = Some(o / r);
     }
-}
-
-/// This process's command line, quoted for a POSIX shell where needed.
-fn shell_command() -> String {
-    std::env::args()
-        .map(|a| {
-            if !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-            {
-                a
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn readme(
-    cpu: &str,
-    threads: u32,
-    command: &str,
-    versions: Option<&str>,
-    rows: &[Row],
-    s: &Summary,
-) -> String {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut out = format!(
-        "# tilegrad vs ONNX Runtime: model-zoo kernels\n\n\
-         - date: {} (UTC)\n- CPU: {cpu}, {cores} core(s) available, {threads} thread(s) \
-         used by both sides\n- ONNX Runtime: {}\n- command:\n\n```sh\n{command}\n```\n\n\
-         Every workload was tuned with the budget above (logs and reports in `logs/`), then \
-         our best kernel and ONNX Runtime's graph of the same operator were timed \
-         alternately; each column is the median of the rounds' medians. \
-         `trials@95%`/`s@95%`: when the tuning run's best-so-far first reached 95 % of its \
-         final best. The numbers are in `kernels.json`.\n\n",
-        table::today(),
-        versions.unwrap_or("not available (our column only)")
-    );
-    out += &table::to_markdown(rows, versions.is_some());
-    if versions.is_some() {
-        out.push('\n');
-        for l in table::summary_lines(s) {
-            out += &format!("- {l}\n");
-        }
-    }
-    out
 }

@@ -26,6 +26,9 @@ pub struct Row {
     pub ort_rounds_s: Vec<f64>,
     /// The ONNX graph's operators and opset.
     pub ort_graph: Option<String>,
+    /// Our head-to-head timings during which other processes took more than
+    /// [`tilegrad_measure::DISTURBED`] of the CPUs.
+    pub disturbed_rounds: usize,
     /// `ours_gflops / ort_gflops`.
     pub ratio: Option<f64>,
     /// Trials the tuner measured.
@@ -236,6 +239,55 @@ pub fn slug(text: &str) -> String {
         }
     }
     out.trim_matches('-').to_string()
+}
+
+/// This process's command line, quoted for a POSIX shell where needed.
+pub fn shell_command() -> String {
+    std::env::args()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The output folder's README: CPU, command, the table in Markdown and the summary.
+pub fn readme(
+    cpu: &str,
+    threads: u32,
+    command: &str,
+    versions: Option<&str>,
+    rows: &[Row],
+    s: &Summary,
+) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut out = format!(
+        "# tilegrad vs ONNX Runtime: model-zoo kernels\n\n\
+         - date: {} (UTC)\n- CPU: {cpu}, {cores} core(s) available, {threads} thread(s) \
+         used by both sides\n- ONNX Runtime: {}\n- command:\n\n```sh\n{command}\n```\n\n\
+         Every workload was tuned with the budget above (logs and reports in `logs/`), then \
+         our best kernel and ONNX Runtime's graph of the same operator were timed \
+         alternately; each column is the median of the rounds' medians. \
+         `trials@95%`/`s@95%`: when the tuning run's best-so-far first reached 95 % of its \
+         final best. The numbers are in `kernels.json`.\n\n",
+        today(),
+        versions.unwrap_or("not available (our column only)")
+    );
+    out += &to_markdown(rows, versions.is_some());
+    if versions.is_some() {
+        out.push('\n');
+        for l in summary_lines(s) {
+            out += &format!("- {l}\n");
+        }
+    }
+    out
 }
 
 #[cfg(test)]
