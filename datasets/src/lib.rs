@@ -1,12 +1,13 @@
 //! tilegrad-datasets: on-disk formats and shipped data.
 //!
-//! The network task lists ([`networks`]), the tuning log ([`log`]) and the SQLite schedule
+//! The network task lists ([`networks`]), benchmark suites ([`suites`]), the tuning log ([`log`]) and the SQLite schedule
 //! database ([`db`]).
 
 pub mod db;
 pub mod error;
 pub mod log;
 pub mod networks;
+pub mod suites;
 
 pub use db::{DbStats, ImportStats, Lookup, MergeStats, ScheduleDb, DB_SCHEMA_VERSION};
 pub use error::DatasetError;
@@ -14,3 +15,4 @@ pub use log::{
     LogContents, Outcome, Provenance, Record, TargetInfo, Timings, TuningLog, LOG_VERSION,
 };
 pub use networks::Task;
+pub use suites::{Suite, SuiteEntry};

@@ -29,6 +29,9 @@ pub enum BenchWhat {
     /// Compare the search policies: trials and seconds to reach 90/95/99% of the best any
     /// policy found, and the final best per policy.
     Search(Box<SearchArgs>),
+    /// The model-zoo kernel benchmark: tune every workload of a suite with a fixed budget,
+    /// then time our best kernel and ONNX Runtime's implementation alternately.
+    Kernels(Box<super::bench_kernels::KernelsArgs>),
     /// Merge the `--json` outputs of several `bench search` runs (e.g. one per task) into one
     /// table: the references, reach geomeans and final ratios over all their runs.
     Summarize(SummarizeArgs),
@@ -109,6 +112,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     match &args.what {
         BenchWhat::Search(a) => search(a),
         BenchWhat::Summarize(a) => summarize(a),
+        BenchWhat::Kernels(a) => super::bench_kernels::run(a),
     }
 }
 

@@ -5,14 +5,17 @@
 //! [`BadInput`] context so that `main` exits with code 2 instead of 1.
 
 mod bench;
+mod bench_kernels;
 mod best;
 mod db;
 mod devices;
 mod export;
 mod hardware;
+mod kernels_table;
 mod measure;
 mod model;
 mod networks;
+mod ort;
 mod plot;
 mod replay;
 mod report;
@@ -59,7 +62,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Re-run a search from a tuning log (the log answers every candidate; no hardware).
     Replay(replay::ReplayArgs),
-    /// Benchmarks: `bench search` compares the search policies side by side.
+    /// Benchmarks: `bench search` compares the search policies side by side, `bench kernels`
+    /// our tuned kernels with ONNX Runtime.
     Bench(bench::BenchArgs),
     /// Maintain a schedule database: import logs, distill, merge, stats.
     Db(db::DbArgs),
