@@ -221,7 +221,8 @@ mod tests {
     #[test]
     fn awkward_extents_are_padded_a_little_and_fine_ones_are_kept() {
         // (extent, vector, spatial, reduction)
-        let cases: &[(usize, Option<usize>, Option<usize>, Option<usize>)] = &[
+        type Case = (usize, Option<usize>, Option<usize>, Option<usize>);
+        let cases: &[Case] = &[
             (97, Some(104), Some(100), None),
             (4099, Some(4104), Some(4112), Some(4160)),
             (257, Some(264), Some(272), Some(272)),
