@@ -29,7 +29,6 @@ static inline long tg_ipow(long a, long b) {
     return r;
 }
 static inline float tg_rsqrtf(float x) { return 1.0f / sqrtf(x); }
-static inline float tg_sel(int m, float a, float b) { return m ? a : b; }
 static inline int tg_asi(float x) {
     int i;
     __builtin_memcpy(&i, &x, sizeof i);
@@ -39,6 +38,9 @@ static inline float tg_asf(int i) {
     float x;
     __builtin_memcpy(&x, &i, sizeof x);
     return x;
+}
+static inline float tg_sel(int m, float a, float b) {
+    return tg_asf((-m & tg_asi(a)) | ((m - 1) & tg_asi(b)));
 }
 static inline float tg_expf(float x) {
     float c = tg_sel(x < 88.8f, x, (88.8f));
