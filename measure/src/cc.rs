@@ -80,7 +80,7 @@ pub fn build_one(
         .arg(&lib)
         .arg(&src)
         // Libraries after the source: `--as-needed` linkers drop a `-lm` placed before it,
-        // and generated kernels call expf, erff, ….
+        // and generated kernels call sqrtf, ….
         .arg("-lm")
         .process_group(0)
         .stdin(Stdio::null())

@@ -1,4 +1,8 @@
 //! The fixed helper definitions at the top of every generated C kernel.
+//!
+//! `exp`, `sigmoid`, `tanh`, `erf` and `log` are the branch-free polynomial helpers of
+//! `c_math.rs` (error bounds there), in scalar and vector form; `sqrt` and `rsqrt` go to
+//! libm's `sqrtf`, which GCC vectorizes.
 
 use std::fmt::Write;
 
@@ -19,12 +23,13 @@ static inline long tg_ipow(long a, long b) {
     return r;
 }
 static inline float tg_rsqrtf(float x) { return 1.0f / sqrtf(x); }
-static inline float tg_sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 ";
 
-/// The prelude for vectors of `lanes` floats (0 = no vector helpers).
-pub(super) fn prelude(lanes: usize) -> String {
+/// The prelude for vectors of `lanes` floats (0 = no vector helpers): the text every kernel
+/// emitted with that vector width starts with (after its comment and `#include <omp.h>`).
+pub fn prelude(lanes: usize) -> String {
     let mut s = SCALAR.to_string();
+    s.push_str(&super::c_math::math_helpers(0));
     if lanes < 2 {
         return s;
     }
@@ -49,15 +54,8 @@ static inline {f} tg_vmin({f} a, {f} b) {{ return tg_vsel((a < b) | (b != b), a,
 static inline {f} tg_vabs({f} x) {{ return ({f})(({i})x & 0x7fffffff); }}
 "
     );
-    for (name, func) in [
-        ("exp", "expf"),
-        ("log", "logf"),
-        ("sqrt", "sqrtf"),
-        ("rsqrt", "tg_rsqrtf"),
-        ("tanh", "tanhf"),
-        ("erf", "erff"),
-        ("sigmoid", "tg_sigmoidf"),
-    ] {
+    s.push_str(&super::c_math::math_helpers(lanes));
+    for (name, func) in [("sqrt", "sqrtf"), ("rsqrt", "tg_rsqrtf")] {
         let _ = writeln!(
             s,
             "static inline {f} tg_v{name}({f} x) {{

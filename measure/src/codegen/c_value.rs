@@ -63,12 +63,12 @@ impl Emitter<'_> {
                 let call = |f: &str, x: Printed| (format!("{f}({})", x.0), ATOM);
                 match op {
                     ValueUnOp::Neg => (format!("-{}", paren(x, ATOM)), 6),
-                    ValueUnOp::Exp => call("expf", x),
-                    ValueUnOp::Log => call("logf", x),
+                    ValueUnOp::Exp => call("tg_expf", x),
+                    ValueUnOp::Log => call("tg_logf", x),
                     ValueUnOp::Sqrt => call("sqrtf", x),
                     ValueUnOp::Rsqrt => call("tg_rsqrtf", x),
-                    ValueUnOp::Tanh => call("tanhf", x),
-                    ValueUnOp::Erf => call("erff", x),
+                    ValueUnOp::Tanh => call("tg_tanhf", x),
+                    ValueUnOp::Erf => call("tg_erff", x),
                     ValueUnOp::Sigmoid => call("tg_sigmoidf", x),
                     ValueUnOp::Abs => call("fabsf", x),
                     ValueUnOp::Relu => (format!("fmaxf({}, 0.0f)", x.0), ATOM),
