@@ -25,7 +25,68 @@ static inline long tg_ipow(long a, long b) {
     return r;
 }
 static inline float tg_rsqrtf(float x) { return 1.0f / sqrtf(x); }
-static inline float tg_sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline int tg_asi(float x) {
+    int i;
+    __builtin_memcpy(&i, &x, sizeof i);
+    return i;
+}
+static inline float tg_asf(int i) {
+    float x;
+    __builtin_memcpy(&x, &i, sizeof x);
+    return x;
+}
+static inline float tg_sel(int m, float a, float b) {
+    return tg_asf((-m & tg_asi(a)) | ((m - 1) & tg_asi(b)));
+}
+static inline float tg_expf(float x) {
+    float c = tg_sel(x < 88.8f, x, (88.8f));
+    c = tg_sel(c > -104.0f, c, (-104.0f));
+    float t = c * 1.44269504f + 12582912.0f;
+    int n = tg_asi(t) - 0x4b400000;
+    float nf = t - 12582912.0f;
+    float r = c - nf * 0.693359375f;
+    r = r - nf * -2.12194440e-4f;
+    float p = (((((0.00019875691f * r + 0.0013981999f) * r + 0.008333452f) * r + 0.041665796f) * r + 0.16666666f) * r + 0.5f) * (r * r) + r + 1.0f;
+    int h = n >> 1;
+    p = p * tg_asf((h + 127) << 23) * tg_asf((n - h + 127) << 23);
+    return tg_sel(x == x, p, x);
+}
+static inline float tg_sigmoidf(float x) {
+    float e = tg_expf(-fabsf(x));
+    return tg_sel(x < 0.0f, e, (1.0f)) / (1.0f + e);
+}
+static inline float tg_tanhf(float x) {
+    float a = fabsf(x);
+    float s = a * a;
+    float small = a + a * s * ((((-0.0057049887f * s + 0.020639088f) * s + -0.053739715f) * s + 0.13331442f) * s + -0.3333328f);
+    float large = 1.0f - 2.0f / (tg_expf(a + a) + 1.0f);
+    float r = tg_sel(a < 0.625f, small, large);
+    return tg_asf(tg_asi(r) | (tg_asi(x) & ~0x7fffffff));
+}
+static inline float tg_erff(float x) {
+    float a = fabsf(x);
+    float s = a * a;
+    float small = a + a * ((((((7.806903e-5f * s + -0.0007997853f) * s + 0.005187162f) * s + -0.026853347f) * s + 0.11283579f) * s + -0.37612626f) * s + 0.12837917f);
+    float u = tg_sel(a > 4.0f, (4.0f), a) - 2.5f;
+    float large = 1.0f - ((((((((((((((-8.961796e-7f * u + -5.092481e-7f) * u + 1.5768366e-5f) * u + -1.7682369e-5f) * u + -8.1257844e-5f) * u + 0.0002704f) * u + -0.0002584787f) * u + -0.0005600669f) * u + 0.0027973473f) * u + -0.006109301f) * u + 0.008622686f) * u + -0.008351716f) * u + 0.0054456764f) * u + -0.0021781889f) * u + 0.00040695266f);
+    float r = tg_sel(a <= 1.0f, small, large);
+    return tg_asf(tg_asi(r) | (tg_asi(x) & ~0x7fffffff));
+}
+static inline float tg_logf(float x) {
+    int sub = x < 1.17549435e-38f;
+    int i = tg_asi(tg_sel(sub, x * 8388608.0f, x));
+    float m = tg_asf((i & 0x007fffff) | 0x3f000000);
+    float e = (float)(((i >> 23) & 0xff) - 126) - tg_sel(sub, (23.0f), (0.0f));
+    int lo = m < 0.707106781f;
+    e = e - tg_sel(lo, (1.0f), (0.0f));
+    m = tg_sel(lo, m + m, m) - 1.0f;
+    float z = m * m;
+    float p = ((((((((0.070376836f * m + -0.1151461f) * m + 0.116769984f) * m + -0.12420141f) * m + 0.14249323f) * m + -0.16668057f) * m + 0.20000714f) * m + -0.24999994f) * m + 0.3333333f) * m * z + e * -2.12194440e-4f - 0.5f * z;
+    float r = m + p + e * 0.693359375f;
+    r = tg_sel(x < INFINITY, r, x);
+    r = tg_sel(x == 0.0f, (-INFINITY), r);
+    return tg_sel(x < 0.0f, (NAN), r);
+}
 
 typedef float v8f __attribute__((vector_size(32)));
 typedef int v8i __attribute__((vector_size(32)));
@@ -40,13 +101,55 @@ static inline v8f tg_vsel(v8i m, v8f a, v8f b) { return (v8f)((m & (v8i)a) | (~m
 static inline v8f tg_vmax(v8f a, v8f b) { return tg_vsel((a > b) | (b != b), a, b); }
 static inline v8f tg_vmin(v8f a, v8f b) { return tg_vsel((a < b) | (b != b), a, b); }
 static inline v8f tg_vabs(v8f x) { return (v8f)((v8i)x & 0x7fffffff); }
+static inline v8f tg_vtof(v8i x) { return __builtin_convertvector(x, v8f); }
 static inline v8f tg_vexp(v8f x) {
-    for (int l = 0; l < 8; ++l) x[l] = expf(x[l]);
-    return x;
+    v8f c = tg_vsel(x < 88.8f, x, tg_splat(88.8f));
+    c = tg_vsel(c > -104.0f, c, tg_splat(-104.0f));
+    v8f t = c * 1.44269504f + 12582912.0f;
+    v8i n = (v8i)(t) - 0x4b400000;
+    v8f nf = t - 12582912.0f;
+    v8f r = c - nf * 0.693359375f;
+    r = r - nf * -2.12194440e-4f;
+    v8f p = (((((0.00019875691f * r + 0.0013981999f) * r + 0.008333452f) * r + 0.041665796f) * r + 0.16666666f) * r + 0.5f) * (r * r) + r + 1.0f;
+    v8i h = n >> 1;
+    p = p * (v8f)((h + 127) << 23) * (v8f)((n - h + 127) << 23);
+    return tg_vsel(x == x, p, x);
+}
+static inline v8f tg_vsigmoid(v8f x) {
+    v8f e = tg_vexp(-tg_vabs(x));
+    return tg_vsel(x < 0.0f, e, tg_splat(1.0f)) / (1.0f + e);
+}
+static inline v8f tg_vtanh(v8f x) {
+    v8f a = tg_vabs(x);
+    v8f s = a * a;
+    v8f small = a + a * s * ((((-0.0057049887f * s + 0.020639088f) * s + -0.053739715f) * s + 0.13331442f) * s + -0.3333328f);
+    v8f large = 1.0f - 2.0f / (tg_vexp(a + a) + 1.0f);
+    v8f r = tg_vsel(a < 0.625f, small, large);
+    return (v8f)((v8i)(r) | ((v8i)(x) & ~0x7fffffff));
+}
+static inline v8f tg_verf(v8f x) {
+    v8f a = tg_vabs(x);
+    v8f s = a * a;
+    v8f small = a + a * ((((((7.806903e-5f * s + -0.0007997853f) * s + 0.005187162f) * s + -0.026853347f) * s + 0.11283579f) * s + -0.37612626f) * s + 0.12837917f);
+    v8f u = tg_vsel(a > 4.0f, tg_splat(4.0f), a) - 2.5f;
+    v8f large = 1.0f - ((((((((((((((-8.961796e-7f * u + -5.092481e-7f) * u + 1.5768366e-5f) * u + -1.7682369e-5f) * u + -8.1257844e-5f) * u + 0.0002704f) * u + -0.0002584787f) * u + -0.0005600669f) * u + 0.0027973473f) * u + -0.006109301f) * u + 0.008622686f) * u + -0.008351716f) * u + 0.0054456764f) * u + -0.0021781889f) * u + 0.00040695266f);
+    v8f r = tg_vsel(a <= 1.0f, small, large);
+    return (v8f)((v8i)(r) | ((v8i)(x) & ~0x7fffffff));
 }
 static inline v8f tg_vlog(v8f x) {
-    for (int l = 0; l < 8; ++l) x[l] = logf(x[l]);
-    return x;
+    v8i sub = x < 1.17549435e-38f;
+    v8i i = (v8i)(tg_vsel(sub, x * 8388608.0f, x));
+    v8f m = (v8f)((i & 0x007fffff) | 0x3f000000);
+    v8f e = tg_vtof(((i >> 23) & 0xff) - 126) - tg_vsel(sub, tg_splat(23.0f), tg_splat(0.0f));
+    v8i lo = m < 0.707106781f;
+    e = e - tg_vsel(lo, tg_splat(1.0f), tg_splat(0.0f));
+    m = tg_vsel(lo, m + m, m) - 1.0f;
+    v8f z = m * m;
+    v8f p = ((((((((0.070376836f * m + -0.1151461f) * m + 0.116769984f) * m + -0.12420141f) * m + 0.14249323f) * m + -0.16668057f) * m + 0.20000714f) * m + -0.24999994f) * m + 0.3333333f) * m * z + e * -2.12194440e-4f - 0.5f * z;
+    v8f r = m + p + e * 0.693359375f;
+    r = tg_vsel(x < INFINITY, r, x);
+    r = tg_vsel(x == 0.0f, tg_splat(-INFINITY), r);
+    return tg_vsel(x < 0.0f, tg_splat(NAN), r);
 }
 static inline v8f tg_vsqrt(v8f x) {
     for (int l = 0; l < 8; ++l) x[l] = sqrtf(x[l]);
@@ -54,18 +157,6 @@ static inline v8f tg_vsqrt(v8f x) {
 }
 static inline v8f tg_vrsqrt(v8f x) {
     for (int l = 0; l < 8; ++l) x[l] = tg_rsqrtf(x[l]);
-    return x;
-}
-static inline v8f tg_vtanh(v8f x) {
-    for (int l = 0; l < 8; ++l) x[l] = tanhf(x[l]);
-    return x;
-}
-static inline v8f tg_verf(v8f x) {
-    for (int l = 0; l < 8; ++l) x[l] = erff(x[l]);
-    return x;
-}
-static inline v8f tg_vsigmoid(v8f x) {
-    for (int l = 0; l < 8; ++l) x[l] = tg_sigmoidf(x[l]);
     return x;
 }
 
