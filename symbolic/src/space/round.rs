@@ -11,8 +11,12 @@ use crate::{Result, SymbolicError};
 /// Spaces with at most this many points (ignoring extra constraints) are searched
 /// exhaustively when the greedy constraint repair gets stuck.
 pub const EXHAUSTIVE_LIMIT: usize = 200_000;
-/// Number of random samples tried when greedy repair is stuck on a larger space.
+/// Most random samples tried when greedy repair is stuck on a larger space.
 const FALLBACK_SAMPLES: usize = 20_000;
+/// Random samples after which the fallback stops if it found a legal point: the nearest of
+/// a few random legal points is no better a start than the nearest of a few dozen, and a
+/// round of the search may round hundreds of stuck points.
+const FALLBACK_EARLY_SAMPLES: usize = 2_000;
 
 /// A single-step move: up to two coordinate changes `(coordinate, delta)`.
 #[derive(Clone, Copy, Debug)]
@@ -62,9 +66,11 @@ impl Space {
     ///    constraints with non-negative coefficients (upper bounds on products: the usual case)
     ///    this never gets stuck unless no legal assignment exists. With mixed signs (lower and
     ///    upper bounds on products) it can; where no single move lowers `V`, the step is the
-    ///    best pair of moves by the same measure (a few hundred violation evaluations), and
-    ///    only where no pair lowers it either does the fallback search exhaustively (spaces up to [`EXHAUSTIVE_LIMIT`] points) or by
-    ///    seeded random sampling, and errors only if nothing legal was found.
+    ///    best pair of moves by the same measure (at most the square of the number of moves
+    ///    in violation evaluations), and only where no pair lowers it either does the fallback
+    ///    search exhaustively (spaces up to [`EXHAUSTIVE_LIMIT`] points) or by seeded random
+    ///    sampling (stopping after 2,000 samples when one was legal, else after 20,000), and
+    ///    errors only if nothing legal was found.
     ///
     /// Without extra linear constraints the result is the legal assignment nearest to the
     /// clamped point in the log-value metric `Σ (ln p)² (Δx_{f,p})² + Σ (Δ ln choice)²`.
@@ -224,21 +230,28 @@ impl Space {
     /// Greedy repair got stuck: search for the nearest point satisfying the constraints.
     fn fallback(&self, r: &mut [f64], target: &[f64]) -> Result<()> {
         let mut best: Option<(f64, Vec<f64>)> = None;
-        let mut consider = |p: Vec<f64>| {
-            if self.total_violation(&p) == 0.0 {
-                let d = self.log_dist2(&p, target);
+        let consider = |p: &[f64], best: &mut Option<(f64, Vec<f64>)>| {
+            if self.total_violation(p) == 0.0 {
+                let d = self.log_dist2(p, target);
                 if best.as_ref().is_none_or(|(b, _)| d < *b) {
-                    best = Some((d, p));
+                    *best = Some((d, p.to_vec()));
                 }
             }
         };
         let exhaustive = self.size() <= EXHAUSTIVE_LIMIT as f64;
         if exhaustive {
-            self.for_each_point(&mut consider);
+            self.for_each_point(&mut |p| consider(&p, &mut best));
         } else {
+            // Allocation-free draws (each used to allocate twice: most of the time of a
+            // stuck rounding).
             let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
-            for _ in 0..FALLBACK_SAMPLES {
-                consider(self.sample_point(&mut rng));
+            let (mut p, mut parts) = (vec![0.0; self.dim()], Vec::new());
+            for i in 0..FALLBACK_SAMPLES {
+                if i == FALLBACK_EARLY_SAMPLES && best.is_some() {
+                    break;
+                }
+                self.sample_point_into(&mut rng, &mut p, &mut parts);
+                consider(&p, &mut best);
             }
         }
         match best {
