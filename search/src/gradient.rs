@@ -359,7 +359,7 @@ impl SearchPolicy for GradientSearch {
         for ((sketch, &obj), descent) in tasks.iter().enumerate().zip(descents) {
             let space = obj.space();
             let (rounded, screened, work) = descent?;
-            self.last_work = self.last_work.add(work);
+            self.last_work = self.last_work + work;
             for a in rounded {
                 pool.offer(obj, sketch, a, ProposalSource::Gradient, seen);
             }

@@ -37,9 +37,13 @@ impl RoundWork {
     pub fn units(&self) -> usize {
         self.screened + RELAXED_COST * self.descent_rows + self.rounded
     }
+}
+
+impl std::ops::Add for RoundWork {
+    type Output = RoundWork;
 
     /// The sum of two counts.
-    pub fn add(self, other: RoundWork) -> RoundWork {
+    fn add(self, other: RoundWork) -> RoundWork {
         RoundWork {
             screened: self.screened + other.screened,
             descent_rows: self.descent_rows + other.descent_rows,
