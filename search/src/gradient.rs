@@ -47,15 +47,17 @@ use tilegrad_symbolic::{Assignment, Space};
 
 use crate::adam::{project_rows, ProjectedAdam};
 use crate::lbfgs::lbfgs_trace;
-use crate::objective::score_checked;
 use crate::polish::polish;
 use crate::pool::{rank, select_ranked, spread, Pool};
 use crate::proposal::Elite;
 use crate::rounding::ValueRounder;
+use crate::work::{fit_shares, RoundWork};
 use crate::{
     ExactScore, GradientConfig, Objective, Optimizer, Proposal, ProposalSource, Result,
     SearchError, SearchPolicy, SeenSet,
 };
+
+mod starts;
 
 /// Gradient descent on the relaxed variables through the objective; see the
 /// [module docs](self).
@@ -67,6 +69,8 @@ pub struct GradientSearch {
     measured: Elite,
     /// Best measured score per sketch (all measurements, not only the elite's).
     sketch_best: BTreeMap<usize, f64>,
+    /// The work of the last round ([`GradientSearch::last_work`]).
+    last_work: RoundWork,
 }
 
 impl GradientSearch {
@@ -77,7 +81,14 @@ impl GradientSearch {
             config,
             measured: Elite::default(),
             sketch_best: BTreeMap::new(),
+            last_work: RoundWork::default(),
         })
+    }
+
+    /// The work the last [`SearchPolicy::propose`] did, summed over its sketches (bounded by
+    /// [`GradientConfig::work_budget`]; see [`crate::work`]).
+    pub fn last_work(&self) -> RoundWork {
+        self.last_work
     }
 
     /// The best measured assignments of sketch `sketch` that are legal in `space`, best first.
@@ -107,87 +118,6 @@ impl GradientSearch {
             Some(own) if (own - top).exp() < self.config.lagging_below => self.config.lagging_share,
             _ => 1.0,
         }
-    }
-
-    /// Legal starting points of sketch `sketch`, one per row, `⌈share · n_starts⌉` of them:
-    /// its best measured assignments first (up to the elite share), then the model's
-    /// favourites of `share · screen` uniform samples. Also returns every screened sample
-    /// with its score if it was scored (for the candidate pool).
-    fn starts(
-        &self,
-        sketch: usize,
-        obj: &dyn Objective,
-        share: f64,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<(Array2<f64>, Vec<Screened>)> {
-        let space = obj.space();
-        let n = ((share * self.config.n_starts as f64).ceil() as usize).max(1);
-        let n_elite = (self.config.elite_share * n as f64).round() as usize;
-        let elite = self.elite(sketch, space).take(n_elite);
-        let mut rows: Vec<Vec<f64>> = Vec::with_capacity(n);
-        for (_, a, _) in elite {
-            rows.push(space.encode(a)?);
-        }
-        let want = n - rows.len();
-        let screen = (share * self.config.screen as f64).ceil() as usize;
-        let screened = self.screened(obj, screen, want, rng)?;
-        for (a, _) in screened.iter().take(want) {
-            rows.push(space.encode(a)?);
-        }
-        while rows.len() < n {
-            rows.push(space.encode(&space.sample(rng)?)?);
-        }
-        let mut x = Array2::zeros((n, space.dim()));
-        for (mut row, r) in x.axis_iter_mut(Axis(0)).zip(&rows) {
-            row.assign(&ndarray::ArrayView1::from(r));
-        }
-        Ok((x, screened))
-    }
-
-    /// `max(screen, want)` uniform samples of `obj`'s space, distinct, best first by
-    /// `predicted + κ·uncertainty` (those the model cannot score last, in draw order), with
-    /// their scores; unscored, in draw order, when `screen ≤ want`.
-    fn screened(
-        &self,
-        obj: &dyn Objective,
-        screen: usize,
-        want: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Vec<Screened>> {
-        let space = obj.space();
-        let n = screen.max(want);
-        let mut keys = std::collections::HashSet::new();
-        let mut drawn = Vec::with_capacity(n);
-        for _ in 0..4 * n {
-            if drawn.len() == n {
-                break;
-            }
-            let a = space.sample(rng)?;
-            if keys.insert(a.to_string()) {
-                drawn.push(a);
-            }
-        }
-        if screen <= want {
-            return Ok(drawn.into_iter().map(|a| (a, None)).collect());
-        }
-        let scores = score_checked(obj, &drawn)?;
-        let kappa = self.config.kappa;
-        let fitness = |i: usize| {
-            let s = &scores[i];
-            let f = s.score + kappa * s.uncertainty;
-            if s.legal && f.is_finite() {
-                f
-            } else {
-                f64::NEG_INFINITY
-            }
-        };
-        let mut order: Vec<usize> = (0..drawn.len()).collect();
-        order.sort_by(|&i, &j| fitness(j).total_cmp(&fitness(i)));
-        let mut slots: Vec<Option<Assignment>> = drawn.into_iter().map(Some).collect();
-        Ok(order
-            .into_iter()
-            .filter_map(|i| slots[i].take().map(|a| (a, Some(scores[i]))))
-            .collect())
     }
 
     /// The descent direction at `x` (see the module docs), for temperature `tau`.
@@ -227,15 +157,18 @@ impl GradientSearch {
         Ok(g)
     }
 
-    /// All iterates (starting points included) of one sketch's descent, one row each.
+    /// All iterates (starting points included) of one sketch's descent with share `share`
+    /// of the starts, one row each, its screened samples and its descent rows × steps.
     fn trace(
         &self,
         sketch: usize,
         obj: &dyn Objective,
+        share: f64,
         rng: &mut ChaCha8Rng,
-    ) -> Result<(Vec<Vec<f64>>, Vec<Screened>)> {
+    ) -> Result<(Vec<Vec<f64>>, Vec<Screened>, usize)> {
         let space = obj.space();
-        let (mut x, screened) = self.starts(sketch, obj, self.share(sketch), rng)?;
+        let (mut x, screened) = self.starts(sketch, obj, share, rng)?;
+        let descent_rows = x.nrows() * self.config.n_steps;
         let x0 = x.clone();
         let mut trace: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
         let c = &self.config;
@@ -262,19 +195,20 @@ impl GradientSearch {
                 }
             }
         }
-        Ok((trace, screened))
+        Ok((trace, screened, descent_rows))
     }
 
     /// One sketch's descent ([`GradientSearch::trace`]) with every iterate rounded (by
-    /// exponent, and by value when `value_rounding`), and its screened samples.
+    /// exponent, and by value when `value_rounding`), its screened samples, and its work.
     fn descend(
         &self,
         sketch: usize,
         obj: &dyn Objective,
+        share: f64,
         rng: &mut ChaCha8Rng,
-    ) -> Result<(Vec<Assignment>, Vec<Screened>)> {
+    ) -> Result<Descent> {
         let space = obj.space();
-        let (trace, screened) = self.trace(sketch, obj, rng)?;
+        let (trace, screened, descent_rows) = self.trace(sketch, obj, share, rng)?;
         let mut rounded = round_all(space, &trace)?;
         if self.config.value_rounding {
             let flat: Vec<f64> = trace.iter().flatten().copied().collect();
@@ -283,12 +217,20 @@ impl GradientSearch {
             let values = space.decode_batch(x.view())?;
             rounded.extend(ValueRounder::new(space).round_batch(space, values.view())?);
         }
-        Ok((rounded, screened))
+        let work = RoundWork {
+            screened: screened.len(),
+            descent_rows,
+            rounded: rounded.len(),
+        };
+        Ok((rounded, screened, work))
     }
 }
 
 /// A screened uniform sample and its exact score (`None`: not scored).
 type Screened = (Assignment, Option<ExactScore>);
+
+/// One sketch's rounded iterates, screened samples and work.
+type Descent = (Vec<Assignment>, Vec<Screened>, RoundWork);
 
 /// Rounds every point (in parallel, order preserved).
 fn round_all(space: &Space, points: &[Vec<f64>]) -> Result<Vec<Assignment>> {
@@ -320,18 +262,24 @@ impl SearchPolicy for GradientSearch {
         // Each sketch descends on its own stream, seeded in sketch order, so the sketches
         // can descend in parallel and the result still depends on the seed alone.
         let seeds: Vec<u64> = tasks.iter().map(|_| rng.random()).collect();
+        // Shares scaled to the work budget: counts only, so still the seed alone decides.
+        let shares: Vec<f64> = (0..tasks.len()).map(|s| self.share(s)).collect();
+        let shares = fit_shares(&self.config, &shares);
         let descents = tasks
             .par_iter()
             .zip(&seeds)
+            .zip(&shares)
             .enumerate()
-            .map(|(sketch, (&obj, &seed))| {
-                self.descend(sketch, obj, &mut ChaCha8Rng::seed_from_u64(seed))
+            .map(|(sketch, ((&obj, &seed), &share))| {
+                self.descend(sketch, obj, share, &mut ChaCha8Rng::seed_from_u64(seed))
             })
             .collect::<Vec<_>>();
         let mut pool = Pool::new(tasks.len());
+        self.last_work = RoundWork::default();
         for ((sketch, &obj), descent) in tasks.iter().enumerate().zip(descents) {
             let space = obj.space();
-            let (rounded, screened) = descent?;
+            let (rounded, screened, work) = descent?;
+            self.last_work = self.last_work + work;
             for a in rounded {
                 pool.offer(obj, sketch, a, ProposalSource::Gradient, seen);
             }

@@ -86,6 +86,14 @@ pub struct GradientConfig {
     /// as in Felix). The descent costs most of a round's search time and every sketch adds
     /// its own; most picks come from the sketches that lead.
     pub lagging_share: f64,
+    /// Most work units per round, over all sketches (0: unbounded): one unit is one row
+    /// through the feature tape and the model (see [`crate::work`]). When a round would
+    /// exceed it, every sketch's share of `n_starts` and `screen` shrinks by one factor, so
+    /// that no shape (many sketches, many prime-exponent coordinates) can make the search
+    /// dominate the measurements; counted in work, not wall time, so the proposals still
+    /// depend on the seed alone. The default 16384 leaves the three CPU sketches' full
+    /// rounds (about 11300 units) as they were and holds a round to about 1-1.5 s on 2 cores.
+    pub work_budget: usize,
 }
 
 impl Default for GradientConfig {
@@ -111,6 +119,7 @@ impl Default for GradientConfig {
             elite_neighbors: 8,
             lagging_below: 0.9,
             lagging_share: 0.5,
+            work_budget: 16384,
         }
     }
 }
@@ -177,6 +186,7 @@ pub const GRADIENT_KEYS: &[&str] = &[
     "elite_neighbors",
     "lagging_below",
     "lagging_share",
+    "work_budget",
 ];
 
 impl GradientConfig {
@@ -207,6 +217,7 @@ impl GradientConfig {
             "elite_neighbors" => self.elite_neighbors = n()?,
             "lagging_below" => self.lagging_below = f()?,
             "lagging_share" => self.lagging_share = f()?,
+            "work_budget" => self.work_budget = n()?,
             other => {
                 return Err(SearchError::InvalidConfig(format!(
                     "unknown gradient setting `{other}` (one of {})",
@@ -236,12 +247,13 @@ mod tests {
     #[test]
     fn settings_apply_by_name_and_are_validated() {
         let mut c = GradientConfig::default();
-        c.apply("kappa=0.25, screen=64,trust_radius=inf,value_rounding=false")
+        c.apply("kappa=0.25, screen=64,trust_radius=inf,value_rounding=false,work_budget=5000")
             .unwrap();
         assert_eq!(c.kappa, 0.25);
         assert_eq!(c.screen, 64);
         assert!(c.trust_radius.is_infinite());
         assert!(!c.value_rounding);
+        assert_eq!(c.work_budget, 5000);
         for bad in [
             "kappa",
             "nope=1",
@@ -255,6 +267,6 @@ mod tests {
             let mut c = GradientConfig::default();
             assert!(c.apply(bad).is_err(), "{bad}");
         }
-        assert_eq!(GRADIENT_KEYS.len(), 19);
+        assert_eq!(GRADIENT_KEYS.len(), 20);
     }
 }

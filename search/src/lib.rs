@@ -38,6 +38,7 @@ pub mod rounding;
 pub mod scheduler;
 pub mod synthetic;
 pub mod tuner;
+pub mod work;
 
 pub use adam::{AdamParams, ProjectedAdam};
 pub use compare::{summarize, Comparison, Disturbed, RunCurve};
@@ -62,3 +63,4 @@ pub use tuner::{
     ColdStart, ModelChoice, PolicyKind, ResolvedModel, ResumeStats, StopReason, TuneEvent,
     TuneOutcome, TuneTask, Tuner, TunerConfig, TunerModel, CONFIRM_POLICY,
 };
+pub use work::RoundWork;

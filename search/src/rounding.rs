@@ -12,6 +12,8 @@
 //!
 //! [`GradientSearch`]: crate::GradientSearch
 
+use std::collections::HashMap;
+
 use ndarray::ArrayView2;
 use tilegrad_symbolic::{Assignment, Space};
 
@@ -52,6 +54,12 @@ impl ValueRounder {
     /// The value-rounded legal assignment of the point whose decoded variable values (space
     /// order, as a row of [`Space::decode_batch`]) are `values`; see the [module docs](self).
     pub fn round_values(&self, space: &Space, values: &[f64]) -> Result<Assignment> {
+        self.legalize(space, self.nearest(space, values)?)
+    }
+
+    /// The nearest divisors and choice members of `values` (not yet checked against the
+    /// linear constraints).
+    fn nearest(&self, space: &Space, values: &[f64]) -> Result<Assignment> {
         let mut out: Vec<u64> = vec![1; space.num_vars()];
         for (g, divs) in space.groups().iter().zip(&self.divisors) {
             let mut rest = g.extent();
@@ -86,7 +94,11 @@ impl ValueRounder {
                 })
                 .unwrap_or(1);
         }
-        let a = space.assignment(&out)?;
+        Ok(space.assignment(&out)?)
+    }
+
+    /// `a` if legal, else its repair by [`Space::round`].
+    fn legalize(&self, space: &Space, a: Assignment) -> Result<Assignment> {
         if space.is_legal(&a) {
             return Ok(a);
         }
@@ -97,8 +109,28 @@ impl ValueRounder {
     pub fn round_batch(&self, space: &Space, values: ArrayView2<f64>) -> Result<Vec<Assignment>> {
         use rayon::prelude::*;
         let rows: Vec<Vec<f64>> = values.rows().into_iter().map(|r| r.to_vec()).collect();
-        rows.par_iter()
-            .map(|r| self.round_values(space, r))
-            .collect()
+        let nearest = rows
+            .par_iter()
+            .map(|r| self.nearest(space, r))
+            .collect::<Result<Vec<_>>>()?;
+        // The iterates of a descent move little from step to step, so many share their
+        // nearest divisors; each distinct one is legalized once (a repair can cost a
+        // thousand constraint evaluations on spaces with lower and upper bounds).
+        let mut index: HashMap<&Assignment, usize> = HashMap::new();
+        let mut distinct: Vec<&Assignment> = Vec::new();
+        let slots: Vec<usize> = nearest
+            .iter()
+            .map(|a| {
+                *index.entry(a).or_insert_with(|| {
+                    distinct.push(a);
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        let legal = distinct
+            .par_iter()
+            .map(|&a| self.legalize(space, a.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(slots.into_iter().map(|i| legal[i].clone()).collect())
     }
 }

@@ -11,8 +11,12 @@ use crate::{Result, SymbolicError};
 /// Spaces with at most this many points (ignoring extra constraints) are searched
 /// exhaustively when the greedy constraint repair gets stuck.
 pub const EXHAUSTIVE_LIMIT: usize = 200_000;
-/// Number of random samples tried when greedy repair is stuck on a larger space.
+/// Most random samples tried when greedy repair is stuck on a larger space.
 const FALLBACK_SAMPLES: usize = 20_000;
+/// Random samples after which the fallback stops if it found a legal point: the nearest of
+/// a few random legal points is no better a start than the nearest of a few dozen, and a
+/// round of the search may round hundreds of stuck points.
+const FALLBACK_EARLY_SAMPLES: usize = 2_000;
 
 /// A single-step move: up to two coordinate changes `(coordinate, delta)`.
 #[derive(Clone, Copy, Debug)]
@@ -60,9 +64,13 @@ impl Space {
     ///    group; step a choice), each step taking the move with the smallest increase of the
     ///    squared log-space distance to the clamped point per unit of violation removed. For
     ///    constraints with non-negative coefficients (upper bounds on products: the usual case)
-    ///    this never gets stuck unless no legal assignment exists. With mixed signs it can; the
-    ///    fallback then searches exhaustively (spaces up to [`EXHAUSTIVE_LIMIT`] points) or by
-    ///    seeded random sampling, and errors only if nothing legal was found.
+    ///    this never gets stuck unless no legal assignment exists. With mixed signs (lower and
+    ///    upper bounds on products) it can; where no single move lowers `V`, the step is the
+    ///    best pair of moves by the same measure (at most the square of the number of moves
+    ///    in violation evaluations), and only where no pair lowers it either does the fallback
+    ///    search exhaustively (spaces up to [`EXHAUSTIVE_LIMIT`] points) or by seeded random
+    ///    sampling (stopping after 2,000 samples when one was legal, else after 20,000), and
+    ///    errors only if nothing legal was found.
     ///
     /// Without extra linear constraints the result is the legal assignment nearest to the
     /// clamped point in the log-value metric `Σ (ln p)² (Δx_{f,p})² + Σ (Δ ln choice)²`.
@@ -157,30 +165,58 @@ impl Space {
     }
 
     /// Makes the legal-but-for-linear-constraints integral point `r` satisfy the linear
-    /// constraints, staying near `target`.
+    /// constraints, staying near `target`: greedy steps of one move, or of two moves where no
+    /// single move lowers the violation (a lower bound and an upper bound on products of
+    /// factors of different groups, e.g. `register_min` and `register_tile`, often need a
+    /// prime taken from one group and given to another in one step). Only when no pair of
+    /// moves helps either does the costly [`Space::fallback`] run.
     fn repair(&self, r: &mut [f64], target: &[f64]) -> Result<()> {
         let mut moves = Vec::new();
+        let mut second = Vec::new();
         let mut v = self.total_violation(r);
         let mut trial = r.to_vec();
+        let mut trial2 = r.to_vec();
         while v > 0.0 {
             self.moves(r, &mut moves);
-            let mut best: Option<(f64, Move)> = None;
             let d0 = self.log_dist2(r, target);
+            let score_of = |p: &[f64]| {
+                let dv = v - self.total_violation(p);
+                (dv > 0.0).then(|| (self.log_dist2(p, target) - d0) / dv)
+            };
+            let mut best: Option<(f64, Move, Option<Move>)> = None;
             for mv in &moves {
                 mv.apply(&mut trial);
-                let dv = v - self.total_violation(&trial);
-                if dv > 0.0 {
-                    let score = (self.log_dist2(&trial, target) - d0) / dv;
-                    if best.as_ref().is_none_or(|(s, _)| score < *s) {
-                        best = Some((score, *mv));
+                if let Some(score) = score_of(&trial) {
+                    if best.as_ref().is_none_or(|(s, _, _)| score < *s) {
+                        best = Some((score, *mv, None));
                     }
                 }
                 trial.copy_from_slice(r);
             }
-            let Some((_, mv)) = best else {
+            if best.is_none() {
+                for mv in &moves {
+                    mv.apply(&mut trial);
+                    self.moves(&trial, &mut second);
+                    trial2.copy_from_slice(&trial);
+                    for mv2 in &second {
+                        mv2.apply(&mut trial2);
+                        if let Some(score) = score_of(&trial2) {
+                            if best.as_ref().is_none_or(|(s, _, _)| score < *s) {
+                                best = Some((score, *mv, Some(*mv2)));
+                            }
+                        }
+                        trial2.copy_from_slice(&trial);
+                    }
+                    trial.copy_from_slice(r);
+                }
+            }
+            let Some((_, mv, mv2)) = best else {
                 return self.fallback(r, target);
             };
             mv.apply(r);
+            if let Some(mv2) = mv2 {
+                mv2.apply(r);
+            }
             // Re-snap choice coordinates to exact logs of members (no drift).
             for ch in &self.choices {
                 r[ch.coord] = (nearest_member(&ch.values, r[ch.coord]) as f64).ln();
@@ -194,21 +230,28 @@ impl Space {
     /// Greedy repair got stuck: search for the nearest point satisfying the constraints.
     fn fallback(&self, r: &mut [f64], target: &[f64]) -> Result<()> {
         let mut best: Option<(f64, Vec<f64>)> = None;
-        let mut consider = |p: Vec<f64>| {
-            if self.total_violation(&p) == 0.0 {
-                let d = self.log_dist2(&p, target);
+        let consider = |p: &[f64], best: &mut Option<(f64, Vec<f64>)>| {
+            if self.total_violation(p) == 0.0 {
+                let d = self.log_dist2(p, target);
                 if best.as_ref().is_none_or(|(b, _)| d < *b) {
-                    best = Some((d, p));
+                    *best = Some((d, p.to_vec()));
                 }
             }
         };
         let exhaustive = self.size() <= EXHAUSTIVE_LIMIT as f64;
         if exhaustive {
-            self.for_each_point(&mut consider);
+            self.for_each_point(&mut |p| consider(&p, &mut best));
         } else {
+            // Allocation-free draws (each used to allocate twice: most of the time of a
+            // stuck rounding).
             let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
-            for _ in 0..FALLBACK_SAMPLES {
-                consider(self.sample_point(&mut rng));
+            let (mut p, mut parts) = (vec![0.0; self.dim()], Vec::new());
+            for i in 0..FALLBACK_SAMPLES {
+                if i == FALLBACK_EARLY_SAMPLES && best.is_some() {
+                    break;
+                }
+                self.sample_point_into(&mut rng, &mut p, &mut parts);
+                consider(&p, &mut best);
             }
         }
         match best {

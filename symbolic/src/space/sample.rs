@@ -39,13 +39,24 @@ impl Space {
     /// integral exponents, `ln` of choice members).
     pub(super) fn sample_point(&self, rng: &mut impl Rng) -> Vec<f64> {
         let mut x = vec![0.0; self.dim()];
-        let mut parts = Vec::new();
+        self.sample_point_into(rng, &mut x, &mut Vec::new());
+        x
+    }
+
+    /// [`Space::sample_point`] written into `x` (of length [`Space::dim`]), with `parts` as
+    /// scratch space: no allocation once `parts` has grown.
+    pub(super) fn sample_point_into(
+        &self,
+        rng: &mut impl Rng,
+        x: &mut [f64],
+        parts: &mut Vec<f64>,
+    ) {
         for g in &self.groups {
             let n = g.factors.len();
             for (k, &(_, e)) in g.primes.iter().enumerate() {
                 parts.resize(n, 0.0);
-                stars_and_bars(rng, e, n, &mut parts);
-                for (i, &p) in g.prime_coords(k).zip(&parts) {
+                stars_and_bars(rng, e, n, parts);
+                for (i, &p) in g.prime_coords(k).zip(parts.iter()) {
                     x[i] = p;
                 }
             }
@@ -53,7 +64,6 @@ impl Space {
         for ch in &self.choices {
             x[ch.coord] = (ch.values[rng.random_range(0..ch.values.len())] as f64).ln();
         }
-        x
     }
 
     /// A random legal assignment. Without extra linear constraints it is exactly uniform over
