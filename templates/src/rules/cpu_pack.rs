@@ -23,7 +23,7 @@ use tilegrad_symbolic::{
 use super::{err, Plan, Tiled};
 use crate::compute::{AxisId, IndexExpr, Stage, TensorId};
 use crate::rules::lower::{
-    add, affine_expr, loop_nest, mul, negative_shift, region_extent, sub, LoopSpec,
+    add, block_index, block_origin, loop_nest, mul, negative_shift, region_extent, LoopSpec,
 };
 use crate::Result;
 
@@ -184,9 +184,8 @@ impl Plan<'_> {
         let lead: Vec<IndexExpr> = pk.lead().cloned().collect();
         let mut starts = Vec::with_capacity(lead.len());
         for ix in &lead {
-            let g = affine_expr(b.e(), ix, &base)?;
             let s = self.shift(b, ix);
-            starts.push(sub(b.e(), g, s));
+            starts.push(block_origin(b, ix, &base, s)?);
         }
         let v = self.sp.last().ok_or_else(|| err("no vector axis"))?;
         let vbase = base[v.axis];
@@ -256,14 +255,8 @@ impl Plan<'_> {
         let n = s2.len();
         let mut idx = vec![s2[n - 1]];
         for ix in pk.lead() {
-            let rel = IndexExpr {
-                terms: ix.terms.clone(),
-                offset: 0,
-                div: 1,
-            };
-            let l = affine_expr(b.e(), &rel, &local)?;
             let s = self.shift(b, ix);
-            idx.push(add(b.e(), l, s));
+            idx.push(block_index(b, ix, &local, s)?);
         }
         idx.push(s3[n - 1]);
         Ok(Value::load(pk.local, &idx))

@@ -21,8 +21,8 @@ use tilegrad_symbolic::{
 use super::{err, Plan, Tiled};
 use crate::compute::{AxisId, IndexExpr, Stage, TensorId};
 use crate::rules::lower::{
-    add, affine_expr, and, flatten, in_bounds, is_bare_axis, loop_nest, negative_shift,
-    region_extent, sub, LoopSpec,
+    add, and, block_index, block_origin, flatten, in_bounds, is_bare_axis, loop_nest,
+    negative_shift, region_extent, LoopSpec,
 };
 use crate::Result;
 
@@ -161,9 +161,8 @@ impl Plan<'_> {
         let base = self.block_base(b, s0, s1, &r0);
         let mut starts = Vec::with_capacity(st.index.len());
         for ix in &st.index {
-            let g = affine_expr(b.e(), ix, &base)?;
             let s = self.stage_shift(b, ix);
-            starts.push(sub(b.e(), g, s));
+            starts.push(block_origin(b, ix, &base, s)?);
         }
         let v = self.sp.last().map(|t| t.axis);
         let last = st.index.len() - 1;
@@ -225,14 +224,8 @@ impl Plan<'_> {
         }
         let mut idx = Vec::with_capacity(st.index.len());
         for ix in &st.index {
-            let rel = IndexExpr {
-                terms: ix.terms.clone(),
-                offset: 0,
-                div: 1,
-            };
-            let l = affine_expr(b.e(), &rel, &local)?;
             let s = self.stage_shift(b, ix);
-            idx.push(add(b.e(), l, s));
+            idx.push(block_index(b, ix, &local, s)?);
         }
         Ok(Value::load(st.local, &idx))
     }

@@ -40,7 +40,7 @@ mod tileable;
 
 pub use fold::*;
 pub use naive::{loop_nest, naive_tree, serial_nest, LoopSpec};
-pub use region::{negative_shift, region_extent};
+pub use region::{block_index, block_origin, negative_shift, region_extent};
 pub use tileable::{is_tileable, MAX_INNERMOST};
 
 /// Largest magnitude an index constant may have (the interpreter's integer limit); guard

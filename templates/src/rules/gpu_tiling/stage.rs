@@ -7,8 +7,8 @@ use super::build::Plan;
 use super::space_err;
 use crate::compute::{IndexExpr, Stage, TensorId};
 use crate::rules::lower::{
-    add, affine_expr, and, ceildiv, in_bounds, is_bare_axis, mul, negative_shift, product,
-    region_extent, sub, unflatten,
+    add, affine_expr, and, block_index, ceildiv, in_bounds, is_bare_axis, mul, negative_shift,
+    product, region_extent, sub, unflatten,
 };
 use crate::Result;
 
@@ -164,14 +164,8 @@ impl Plan<'_> {
     ) -> Result<Value> {
         let mut idx = Vec::with_capacity(st.index.len());
         for ix in &st.index {
-            let rel = IndexExpr {
-                terms: ix.terms.clone(),
-                offset: 0,
-                div: 1,
-            };
-            let l = affine_expr(b.e(), &rel, local)?;
             let shift = negative_shift(b, ix, |_, a| self.tile_of(a));
-            idx.push(add(b.e(), l, shift));
+            idx.push(block_index(b, ix, local, shift)?);
         }
         Ok(Value::load(st.shared, &idx))
     }

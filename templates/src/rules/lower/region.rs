@@ -9,8 +9,9 @@
 
 use tilegrad_symbolic::{ExprId, TreeBuilder};
 
-use super::{mul_const, sub, sum};
+use super::{add, affine_expr, mul_const, sub, sum};
 use crate::compute::{AxisId, IndexExpr};
+use crate::Result;
 
 /// `1 + Σ |c|·(tile − 1)` over the tiled axes of `ix`, built as `(1 − Σ|c|) + Σ |c|·tile`.
 pub fn region_extent(
@@ -47,4 +48,33 @@ pub fn negative_shift(
         }
     }
     sum(b.e(), &terms)
+}
+
+/// The global value of `ix` at the block's lowest element: `ix(base) − shift`, with `base`
+/// the axes' coordinates at the block's first point and `shift` the [`negative_shift`].
+pub fn block_origin(
+    b: &mut TreeBuilder,
+    ix: &IndexExpr,
+    base: &[ExprId],
+    shift: ExprId,
+) -> Result<ExprId> {
+    let g = affine_expr(b.e(), ix, base)?;
+    Ok(sub(b.e(), g, shift))
+}
+
+/// The position of `ix` within the block's region (`0 ≤ · <` [`region_extent`]) at the axes'
+/// offsets `local` from the block's first point: `Σ c·local + shift`.
+pub fn block_index(
+    b: &mut TreeBuilder,
+    ix: &IndexExpr,
+    local: &[ExprId],
+    shift: ExprId,
+) -> Result<ExprId> {
+    let rel = IndexExpr {
+        terms: ix.terms.clone(),
+        offset: 0,
+        div: 1,
+    };
+    let l = affine_expr(b.e(), &rel, local)?;
+    Ok(add(b.e(), l, shift))
 }
