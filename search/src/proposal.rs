@@ -88,6 +88,11 @@ impl SeenSet {
         self.keys.len()
     }
 
+    /// Number of entries of sketch `sketch`.
+    pub fn count(&self, sketch: usize) -> usize {
+        self.keys.iter().filter(|(s, _)| *s == sketch).count()
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
