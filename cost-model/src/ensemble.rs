@@ -74,6 +74,11 @@ impl EnsembleModel {
         &self.meta
     }
 
+    /// Records the workload fold the training data left out (see [`ModelMeta::held_out`]).
+    pub fn set_held_out(&mut self, split: Option<String>) {
+        self.meta.held_out = split;
+    }
+
     fn refresh_meta(&mut self) {
         let mut h = Fnv64::default();
         for m in &self.members {

@@ -36,6 +36,11 @@ pub struct ModelMeta {
     pub seed: u64,
     /// FNV-1a 64 hash (hex) of the weights and normalisation.
     pub content_hash: String,
+    /// The workload fold the training data left out, `H/N` (a split by workload key,
+    /// `tilegrad_datasets::suites::Split`), when the model was trained for a held-out
+    /// evaluation; not part of the hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out: Option<String>,
 }
 
 impl ModelMeta {
@@ -53,6 +58,7 @@ impl ModelMeta {
             n_fits: 0,
             seed,
             content_hash: String::new(),
+            held_out: None,
         }
     }
 

@@ -59,4 +59,12 @@ pub enum DatasetError {
         /// The cause.
         msg: String,
     },
+    /// A malformed fold split (`H/N` with `H < N`).
+    #[error("bad split `{text}`: {msg}")]
+    Split {
+        /// The text given.
+        text: String,
+        /// What is wrong.
+        msg: String,
+    },
 }

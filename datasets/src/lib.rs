@@ -15,4 +15,4 @@ pub use log::{
     LogContents, Outcome, Provenance, Record, TargetInfo, Timings, TuningLog, LOG_VERSION,
 };
 pub use networks::Task;
-pub use suites::{Suite, SuiteEntry};
+pub use suites::{Split, Suite, SuiteEntry};

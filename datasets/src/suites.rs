@@ -109,6 +109,58 @@ impl Suite {
     }
 }
 
+/// One fold of a `folds`-way split of workloads by key ([`fold`]), written `H/N`: the
+/// held-out fold of a held-out evaluation. `tilegrad model train --held-out H/N` trains on
+/// every other fold (and records the split in the model's metadata); `tilegrad bench search
+/// --held-out H/N` compares the search policies on this fold alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    /// The fold, `0..folds`.
+    pub fold: u64,
+    /// The number of folds, at least 2.
+    pub folds: u64,
+}
+
+impl Split {
+    /// Whether `workload` falls in this fold.
+    pub fn holds(&self, workload: &Workload) -> bool {
+        self.holds_key(workload.key().0)
+    }
+
+    /// Whether the workload of key `key` ([`Workload::key`]) falls in this fold.
+    pub fn holds_key(&self, key: u64) -> bool {
+        key % self.folds == self.fold
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.fold, self.folds)
+    }
+}
+
+impl std::str::FromStr for Split {
+    type Err = DatasetError;
+
+    fn from_str(text: &str) -> Result<Split, DatasetError> {
+        let err = |msg: &str| DatasetError::Split {
+            text: text.into(),
+            msg: msg.into(),
+        };
+        let (h, n) = text
+            .split_once('/')
+            .ok_or_else(|| err("expected `H/N`, e.g. `0/4`"))?;
+        let (fold, folds) = match (h.trim().parse::<u64>(), n.trim().parse::<u64>()) {
+            (Ok(h), Ok(n)) => (h, n),
+            _ => return Err(err("H and N must be whole numbers")),
+        };
+        if folds < 2 || fold >= folds {
+            return Err(err("need at least 2 folds and H < N"));
+        }
+        Ok(Split { fold, folds })
+    }
+}
+
 /// The fold (`0..folds`) of a workload in a `folds`-way split by workload: its key modulo
 /// `folds`, so the split is stable across suites, runs and machines. `folds == 0` is 0.
 pub fn fold(workload: &Workload, folds: u64) -> u64 {
@@ -122,6 +174,24 @@ pub fn fold(workload: &Workload, folds: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splits_parse_and_partition_the_zoo() {
+        let s: Split = "1/4".parse().unwrap();
+        assert_eq!((s.fold, s.folds, s.to_string()), (1, 4, "1/4".to_string()));
+        for bad in ["4/4", "1/1", "1", "a/4", "1/4/2", ""] {
+            assert!(bad.parse::<Split>().is_err(), "{bad}");
+        }
+        let zoo = Suite::zoo().unwrap();
+        let sizes: Vec<usize> = (0..4)
+            .map(|fold| {
+                let s = Split { fold, folds: 4 };
+                zoo.entries.iter().filter(|e| s.holds(&e.workload)).count()
+            })
+            .collect();
+        assert_eq!(sizes.iter().sum::<usize>(), zoo.entries.len());
+        assert!(sizes.iter().all(|&n| n >= 10), "{sizes:?}");
+    }
 
     #[test]
     fn lines_need_a_group_and_a_unique_workload() {

@@ -141,6 +141,35 @@ fn summarize(a: &SummarizeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a held-out comparison whose model-guided policies start from a model that was not
+/// trained with fold `split` left out (an untrained model is fine).
+fn held_out_model(
+    split: tilegrad_datasets::Split,
+    model: &tilegrad_search::TunerModel,
+    policies: &[tilegrad_search::PolicyKind],
+) -> anyhow::Result<()> {
+    let guided = policies
+        .iter()
+        .any(|p| *p != tilegrad_search::PolicyKind::Random);
+    let Some(meta) = model.meta().filter(|_| guided && model.is_fitted()) else {
+        return Ok(());
+    };
+    if meta.held_out.as_deref() == Some(split.to_string().as_str()) {
+        return Ok(());
+    }
+    Err(bad_input(format!(
+        "--held-out {split}: the model ({}) was not trained with fold {split} left out ({}); \
+         train one with `tilegrad model train --held-out {split} ...` and pass it with \
+         --model, or use --model none",
+        meta.content_hash,
+        meta.held_out
+            .as_ref()
+            .map_or("it records no held-out fold".to_string(), |h| format!(
+                "it left out {h}"
+            ))
+    )))
+}
+
 fn search(a: &SearchArgs) -> anyhow::Result<()> {
     let list = a.what.load()?;
     if a.policies.is_empty() || a.seeds.is_empty() {
@@ -185,6 +214,13 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
     }
     let first = super::model::resolve(&a.model, &target, 0)?;
     println!("model:  {}", first.source);
+    if let Some(split) = a.what.held_out {
+        held_out_model(split, &first.model, &config.policies)?;
+        println!(
+            "held out: fold {split} ({} workload(s)), which the model never saw",
+            list.len()
+        );
+    }
     let mut measurer = super::hardware::measurer(&resolved, a.threads)?;
     let bar = if a.quiet {
         ProgressBar::hidden()

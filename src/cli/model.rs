@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use tilegrad_cost_model::{evaluate, Calibration, EnsembleModel};
-use tilegrad_datasets::{Record, TuningLog};
+use tilegrad_datasets::{Record, Split, TuningLog};
 use tilegrad_search::pretrain::{pretrain, training_set, PretrainConfig, TrainingSet};
 use tilegrad_search::{ModelChoice, ResolvedModel, TunerModel};
 use tilegrad_symbolic::Target;
@@ -72,6 +72,15 @@ pub struct TrainArgs {
     /// Also write the training report (sample counts, metrics, fit) as JSON here.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Leave out the records of the workloads in fold H of an N-way split by workload key
+    /// (`H/N`), and record the split in the model, for `bench search --held-out H/N`.
+    #[arg(long, value_name = "H/N", value_parser = parse_split)]
+    pub held_out: Option<Split>,
+}
+
+/// Parses `H/N` (for clap).
+pub fn parse_split(text: &str) -> Result<Split, String> {
+    text.parse().map_err(|e| format!("{e}"))
 }
 
 /// Arguments of `tilegrad model eval`.
@@ -154,8 +163,28 @@ fn training_target(text: &str, records: &[Record]) -> anyhow::Result<Target> {
     }
 }
 
-fn samples(logs: &[PathBuf], target_text: &str) -> anyhow::Result<(Target, TrainingSet)> {
-    let records = read_logs(logs)?;
+fn samples(
+    logs: &[PathBuf],
+    target_text: &str,
+    held_out: Option<Split>,
+) -> anyhow::Result<(Target, TrainingSet)> {
+    let mut records = read_logs(logs)?;
+    if let Some(split) = held_out {
+        let before = records.len();
+        records.retain(|r| {
+            let key = u64::from_str_radix(&r.workload_key, 16).ok().or_else(|| {
+                r.workload
+                    .parse::<tilegrad_templates::Workload>()
+                    .ok()
+                    .map(|w| w.key().0)
+            });
+            !key.is_some_and(|k| split.holds_key(k))
+        });
+        println!(
+            "held out: fold {split}, {} record(s) left out",
+            before - records.len()
+        );
+    }
     let target = training_target(target_text, &records)?;
     let set = training_set(&records, &target).context("cannot build the training samples")?;
     let s = &set.stats;
@@ -231,7 +260,7 @@ fn train(a: &TrainArgs) -> anyhow::Result<()> {
     if a.members == 0 {
         return Err(bad_input("--members must be at least 1"));
     }
-    let (target, set) = samples(&a.log, &a.target)?;
+    let (target, set) = samples(&a.log, &a.target, a.held_out)?;
     let config = PretrainConfig {
         members: a.members,
         seed: a.seed,
@@ -254,7 +283,9 @@ fn train(a: &TrainArgs) -> anyhow::Result<()> {
         config.fit.reg_weight = w;
     }
     let tag = format!("{}:{}", target.kind(), target.name);
-    let (model, report) = pretrain(&set.samples, &tag, &config).context("pretraining failed")?;
+    let (mut model, report) =
+        pretrain(&set.samples, &tag, &config).context("pretraining failed")?;
+    model.set_held_out(a.held_out.map(|s| s.to_string()));
     if let Some(c) = &report.holdout {
         println!();
         println!(
@@ -291,6 +322,7 @@ fn train(a: &TrainArgs) -> anyhow::Result<()> {
             "workloads": set.workloads,
             "report": report,
             "hash": model.meta().content_hash,
+            "held_out": a.held_out.map(|s| s.to_string()),
         });
         std::fs::write(p, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("cannot write {}", p.display()))?;
@@ -317,7 +349,7 @@ fn load_model(text: &str, target: &Target) -> anyhow::Result<EnsembleModel> {
 }
 
 fn eval(a: &EvalArgs) -> anyhow::Result<()> {
-    let (target, set) = samples(&a.log, &a.target)?;
+    let (target, set) = samples(&a.log, &a.target, None)?;
     let model = load_model(&a.model, &target)?;
     let c = evaluate(&model, &set.samples).context("cannot score the samples")?;
     println!("model:   {} ({})", a.model, model.meta().content_hash);
@@ -344,6 +376,9 @@ fn describe(label: &str, bytes: usize, e: &EnsembleModel) {
         m.n_tasks
     );
     println!("  hash:      {}", m.content_hash);
+    if let Some(split) = &m.held_out {
+        println!("  held out:  workload fold {split} (bench search --held-out {split})");
+    }
 }
 
 fn info(a: &InfoArgs) -> anyhow::Result<()> {

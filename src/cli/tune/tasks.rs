@@ -1,17 +1,18 @@
-//! The task list of `tilegrad tune`: one workload, a shipped network, or a file.
+//! The task list of `tilegrad tune` and `tilegrad bench search`: one workload, a shipped
+//! network, a file or a suite, optionally cut to one fold of a split by workload.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{ArgGroup, Args};
-use tilegrad_datasets::{networks, Task};
+use tilegrad_datasets::{networks, Split, Suite, Task};
 
 use crate::cli::util::{bad_input, parse_workload, BadInput};
 
 /// The task-list arguments shared by `tune` and `bench search`: exactly one of a workload,
-/// `--network` or `--file`, and an optional `--tasks` limit.
+/// `--network`, `--file` or `--suite`, an optional `--held-out` fold and `--tasks` limit.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("what").required(true).args(["workload", "network", "file"])))]
+#[command(group(ArgGroup::new("what").required(true).args(["workload", "network", "file", "suite"])))]
 pub struct TaskArgs {
     /// A workload in canonical text form, e.g. `matmul(M=512,N=512,K=512)`.
     pub workload: Option<String>,
@@ -24,6 +25,14 @@ pub struct TaskArgs {
     /// A file of workloads: `<weight> <workload>` or `<workload>` per line, `#` comments.
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
+    /// A suite (`<group> <workload>` per line, as `bench kernels`), or `zoo` for the shipped
+    /// model-zoo suite.
+    #[arg(long, value_name = "PATH|zoo")]
+    pub suite: Option<PathBuf>,
+    /// Only the workloads in fold H of an N-way split by workload key (`H/N`, e.g. `0/4`):
+    /// the held-out fold of a model trained with `model train --held-out H/N`.
+    #[arg(long, value_name = "H/N", value_parser = crate::cli::model::parse_split)]
+    pub held_out: Option<Split>,
     /// Only the first N tasks (of a network or file), for short runs.
     #[arg(long, value_name = "N")]
     pub tasks: Option<usize>,
@@ -36,6 +45,8 @@ impl TaskArgs {
             workload: self.workload.as_deref(),
             network: self.network.as_deref().map(|n| (n, self.batch)),
             file: self.file.as_deref(),
+            suite: self.suite.as_deref(),
+            held_out: self.held_out,
         }
     }
 
@@ -45,7 +56,7 @@ impl TaskArgs {
     }
 }
 
-/// Where the tasks come from (exactly one of the three is given; clap enforces it).
+/// Where the tasks come from (exactly one of the four is given; clap enforces it).
 #[derive(Debug, Clone, Default)]
 pub struct TaskSource<'a> {
     /// One workload in canonical text.
@@ -54,6 +65,10 @@ pub struct TaskSource<'a> {
     pub network: Option<(&'a str, u32)>,
     /// A file of workloads: `<weight> <workload>` or `<workload>` per line, `#` comments.
     pub file: Option<&'a Path>,
+    /// A suite file, or `zoo` for the shipped one (weight 1 each).
+    pub suite: Option<&'a Path>,
+    /// Keep only the workloads of this fold.
+    pub held_out: Option<Split>,
 }
 
 /// A short name for default output paths: the network and batch, the file stem, or the
@@ -62,9 +77,13 @@ pub fn label(src: &TaskSource<'_>, tasks: &[Task]) -> String {
     if let Some((name, batch)) = src.network {
         return format!("{name}-b{batch}");
     }
-    if let Some(f) = src.file {
+    if let Some(f) = src.file.or(src.suite) {
         if let Some(stem) = f.file_stem() {
-            return stem.to_string_lossy().into_owned();
+            let stem = stem.to_string_lossy();
+            return match src.held_out {
+                Some(s) => format!("{stem}-fold{}of{}", s.fold, s.folds),
+                None => stem.into_owned(),
+            };
         }
     }
     tasks.first().map_or_else(
@@ -95,11 +114,32 @@ pub fn load(src: &TaskSource<'_>, limit: Option<usize>) -> anyhow::Result<Vec<Ta
         let text = std::fs::read_to_string(path)
             .with_context(|| BadInput(format!("cannot read {}", path.display())))?;
         parse_file(&path.display().to_string(), &text)?
+    } else if let Some(path) = src.suite {
+        let suite = if path == Path::new("zoo") {
+            Suite::zoo()
+        } else {
+            Suite::load(path)
+        }
+        .with_context(|| BadInput(format!("cannot read the suite {}", path.display())))?;
+        suite
+            .entries
+            .into_iter()
+            .map(|e| Task {
+                workload: e.workload,
+                weight: 1,
+            })
+            .collect()
     } else {
         return Err(bad_input(
-            "nothing to tune: give a workload, --network or --file",
+            "nothing to tune: give a workload, --network, --file or --suite",
         ));
     };
+    if let Some(split) = src.held_out {
+        tasks.retain(|t| split.holds(&t.workload));
+        if tasks.is_empty() {
+            return Err(bad_input(format!("no task falls in fold {split}")));
+        }
+    }
     if let Some(n) = limit {
         if n == 0 {
             return Err(bad_input("--tasks must be at least 1"));
@@ -154,6 +194,35 @@ mod tests {
         let e = parse_file("w.txt", "matmul(M=8,N=8\n").unwrap_err();
         assert!(e.downcast_ref::<BadInput>().is_some(), "{e:#}");
         assert!(format!("{e:#}").contains("w.txt"), "{e:#}");
+    }
+
+    #[test]
+    fn suites_load_whole_or_one_fold() {
+        let zoo = Path::new("zoo");
+        let all = TaskSource {
+            suite: Some(zoo),
+            ..Default::default()
+        };
+        let t = load(&all, None).unwrap();
+        assert_eq!(t.len(), Suite::zoo().unwrap().entries.len());
+        assert_eq!(label(&all, &t), "zoo");
+        let split: Split = "0/4".parse().unwrap();
+        let fold = TaskSource {
+            held_out: Some(split),
+            ..all
+        };
+        let f = load(&fold, None).unwrap();
+        assert!(!f.is_empty() && f.len() < t.len());
+        assert!(f.iter().all(|t| split.holds(&t.workload)));
+        assert_eq!(label(&fold, &f), "zoo-fold0of4");
+        let missing = TaskSource {
+            suite: Some(Path::new("no/such/suite.txt")),
+            ..Default::default()
+        };
+        assert!(load(&missing, None)
+            .unwrap_err()
+            .downcast_ref::<BadInput>()
+            .is_some());
     }
 
     #[test]
