@@ -3,7 +3,8 @@
 //!
 //! A kernel using every core loses most of its speed to any other runnable process: on the
 //! 2-core VM of issue 8 a `cargo build` at nice 19 cut 2-thread matmul kernels to a third of
-//! their speed, and a benchmark confirmed while one ran was invalid (session 5). The worker
+//! their speed, and a benchmark confirmed while one ran was invalid
+//! (`results/search/2026-11-25-policies-confirmed-picks-5tasks-3seeds/`). The worker
 //! therefore reads the machine's busy time (`/proc/stat`: user, nice, system, irq, softirq,
 //! steal) and its own (`/proc/self/stat`: utime, stime) before and after the timed runs; what
 //! the machine spent beyond the worker, over wall time × CPUs, is the interference. Both are

@@ -4,8 +4,7 @@
 //! relative to the other picks timed in the same pass.
 //!
 //! Why: on a shared machine one measurement can be off by tens of percent for seconds at a
-//! time (the CPU VM this project is developed on gives the same matmul kernel 57-129 GFLOP/s
-//! within minutes). A single lucky measurement then becomes the reference every policy is
+//! time. A single lucky measurement then becomes the reference every policy is
 //! judged against, and which policy "reached 95 %" is decided by when the noise was kind. The
 //! re-measurements are made close together in time, in alternating order (forwards, then
 //! backwards), so drift of the machine hits every policy's picks alike.
@@ -16,9 +15,8 @@
 //! pass before, and for some seconds. So each re-measurement is taken relative to its pass's
 //! level (the median throughput of the pass's successful picks), and a pick's confirmed
 //! throughput is the median of its relative throughputs times the median level of all passes.
-//! In session 6, the 8 best matmul 512^3 picks of session 5 were timed in 6 passes, in two
-//! processes. In both, the six fastest came out within 9 % of each other, and the other two
-//! 7-13 % below them.
+//! The measurements behind this design:
+//! `results/search/2026-11-26-policies-confirmed-passes-5tasks-4seeds/noise/`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

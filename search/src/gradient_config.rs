@@ -35,12 +35,8 @@ pub struct GradientConfig {
     pub penalty_ratio: f64,
     /// Weight `κ` of the ensemble's uncertainty when ranking (`predicted + κ·uncertainty`).
     /// 0 by default: exploration comes from the screened random starts and the ε random
-    /// picks. Measured on the CPU with the shipped model (`results/cpu-bench/round1/`: the
-    /// first 8 picks of a run, 3 tasks x 4 seeds, geometric mean of the picks' GFLOP/s per
-    /// task; 64 starts x 40 steps and ε 0.1 at the time): κ = 0 gave 103 / 114 / 105,
-    /// κ = -0.5 96 / 75 / 71, κ = -1 97 / 80 / 66, κ = +0.5 76 / 83 / 87. (With the weaker
-    /// model of before, pessimism had helped: a descent then mostly found where the model
-    /// over-predicts.)
+    /// picks. The measurements behind the default:
+    /// `results/search/2026-11-25-gradient-settings-first-round/README.md`.
     pub kappa: f64,
     /// Share `ε` of the `k` proposals that are random legal picks (`⌊εk⌉`; the evolutionary
     /// baseline's 0.05, so none at 8 per round).
@@ -62,21 +58,17 @@ pub struct GradientConfig {
     /// Uniform samples per sketch and round that the model screens for the non-elite
     /// starting points (the best-ranked become starts, all join the pool); at most the
     /// number of non-elite starts means plain uniform starts, as in Felix. Measured as for
-    /// `kappa` (κ = -0.5): 512 with a trust radius of 2 gave 96 / 75 / 71, without either
-    /// 76 / 78 / 69 (screening alone, unbounded: 66 / 64 / 73).
+    /// `kappa`.
     pub screen: usize,
     /// Largest move of an Adam iterate from its start in any coordinate, in coordinate units
     /// (one prime exponent; `ln` for choices); infinite: unbounded. Ignored by L-BFGS.
-    /// Measured as for `kappa` (κ = 0): radius 2 gave 103 / 114 / 105, radius 1
-    /// 109 / 99 / 75, radius 3 82 / 92 / 92, unbounded (κ = -0.5) 66 / 64 / 73.
+    /// Measured as for `kappa`.
     pub trust_radius: f64,
     /// The best measured assignments of each sketch whose one-step neighbours
     /// ([`Space::neighbors`](tilegrad_symbolic::Space::neighbors)) join the candidate pool
-    /// (0: none), ranked by the same model: local moves around what measured well. On the
-    /// CPU benchmark (5 tasks x 3 seeds x 128 trials, `results/cpu-bench/elite-neighbors/`),
-    /// 8 took gradient search from 111.5 to 42.7 trials to 95 % of the best (censored
-    /// geomean; the baselines' runs, measured half an hour earlier: evolutionary 88.8,
-    /// random 115.7) and its final/best from 0.904 to 0.946.
+    /// (0: none), ranked by the same model: local moves around what measured well. The
+    /// measurements behind the default:
+    /// `results/search/2026-11-25-gradient-elite-neighbors-5tasks-3seeds/README.md`.
     pub elite_neighbors: usize,
     /// A sketch whose best measured throughput is below this fraction of the best of any
     /// sketch is *lagging*: it gets `lagging_share` of `n_starts` and `screen` (see

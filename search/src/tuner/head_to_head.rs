@@ -1,7 +1,7 @@
 //! Head-to-head confirmation of a task's new best ([`TunerConfig::confirm_best`]).
 //!
-//! On a noisy machine the fastest of many single timings is often a lucky one: in session 5's
-//! CPU benchmark 36 % of the runs' changes of best were slower when measured again. So when a
+//! On a noisy machine the fastest of many single timings is often a lucky one (measured in
+//! `results/search/2026-11-25-policies-confirmed-picks-5tasks-3seeds/`). So when a
 //! round's best beats the task's best on its one measurement, both are measured
 //! `confirm_best` more times, alternating, and each keeps the median of all its measurements;
 //! the challenger replaces the incumbent only if its median is lower. The re-measurements are

@@ -69,12 +69,8 @@ pub const PRETRAINED_FINETUNE_EPOCHS: usize = 20;
 
 /// A model given pre-trained is fine-tuned at most at this learning rate.
 ///
-/// Measured with `search/examples/pretrain_finetune.rs` on session 3's CPU pretraining logs
-/// (a model trained without the workload, fine-tuned on the workload's first 8 / 16 / 24
-/// logged candidates, mean Spearman on the rest): no fine-tuning 0.153 / 0.168 / 0.145; the
-/// default fine-tuning (100 epochs, lr 5e-4) 0.128 / 0.010 / 0.025; 20 epochs at 1e-4 0.180 /
-/// 0.152 / 0.084; an untrained model fitted on them 0.145 / 0.105 / -0.031. Those logs have
-/// been replaced; on the new ones the cap no longer clearly pays (`search/models/README.md`).
+/// Measured with `search/examples/pretrain_finetune.rs`; the history of this cap is in
+/// `search/models/README.md` ("Fine-tuning during a run").
 pub const PRETRAINED_FINETUNE_LR: f64 = 1e-4;
 
 /// The tilegrad version written into provenance and reports.
