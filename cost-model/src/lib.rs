@@ -13,7 +13,7 @@
 //!
 //! No file IO beyond the `save`/`load` helpers on paths the caller passes; no clock, no GPU.
 //!
-//! # Design notes and measurements (2-core dev machine, shared, release build)
+//! # Design notes
 //!
 //! * Saving: weights are exported by hand (burn's file recorders are not used) as JSON with each
 //!   tensor's f32 values hex-encoded by bit pattern, so a round trip is bit-exact; metadata carries
@@ -22,14 +22,9 @@
 //!   `select_assign(.., IndexingUpdateOp::Add)` with a row-to-program index tensor.
 //! * Normalisation: per-column feature mean/std and label mean/std, computed at the first fit and
 //!   frozen afterwards so fine-tuning continues in the same units; gradients are mapped back.
-//! * Width: on a synthetic 8-task set (1,200 training programs, 1-6 rows, 32 features),
-//!   held-out within-task Spearman of the successes was 0.945 at hidden 256 and 0.941 at 128
-//!   (reg + 0.1 rank), while `predict_with_grad` on 1,024 x 4 rows x 160 features took about
-//!   44-71 ms at 256, 30-34 ms at 192 and 14 ms at 128; the default is therefore 128.
-//! * Loss: regression only (Felix) 0.950 Spearman on successes but 0.689 with failures ranked
-//!   last; RankNet weight 1.0 gave 0.894 / 0.760, weight 0.3 gave 0.935 / 0.763 (hidden 256):
-//!   0.3 is the default. A one-sided penalty pushing failures below their task's worst success
-//!   hurt success ranking (0.922 -> 0.776 at weight 0.1) and is off by default (`fail_weight`).
+//! * Defaults: hidden width 128, RankNet weight 0.3 next to the regression loss, no failure
+//!   penalty (`fail_weight` 0). The measurements behind them are in `search/models/README.md`
+//!   ("Defaults of the cost-model crate").
 
 pub mod analytic;
 pub mod batch;
