@@ -99,17 +99,14 @@ pub fn run(a: &KernelsArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the folder {}", logs.display()))?;
 
     let python = ort::python(a.python.as_deref());
-    let start = |why: &mut Option<String>| match OrtClient::start(
-        &python,
-        &logs.join("ort_kernels.py"),
-        &logs.join("ort.stderr.log"),
-    ) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            *why = Some(format!("{e:#}"));
-            None
-        }
-    };
+    let start =
+        |why: &mut Option<String>| match OrtClient::start(&python, &logs.join("ort.stderr.log")) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                *why = Some(format!("{e:#}"));
+                None
+            }
+        };
     let mut ort_missing = None;
     let mut ort = start(&mut ort_missing);
     let versions = ort.as_ref().map(|c| c.versions.clone());

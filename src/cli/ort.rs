@@ -60,11 +60,10 @@ pub struct OrtClient {
 }
 
 impl OrtClient {
-    /// Starts `python script` (the script written to `script`), with its stderr appended to
-    /// `stderr_log`; fails with the reason when Python or ONNX Runtime is missing.
-    pub fn start(python: &Path, script: &Path, stderr_log: &Path) -> anyhow::Result<OrtClient> {
-        std::fs::write(script, SCRIPT)
-            .with_context(|| format!("cannot write {}", script.display()))?;
+    /// Starts `python -c SCRIPT` (the embedded script: no copy of it is written next to the
+    /// results), with its stderr appended to `stderr_log`; fails with the reason when Python
+    /// or ONNX Runtime is missing.
+    pub fn start(python: &Path, stderr_log: &Path) -> anyhow::Result<OrtClient> {
         let err = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -72,7 +71,8 @@ impl OrtClient {
             .with_context(|| format!("cannot open {}", stderr_log.display()))?;
         let mut child = Command::new(python)
             .arg("-u")
-            .arg(script)
+            .arg("-c")
+            .arg(SCRIPT)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(err))
