@@ -1,7 +1,7 @@
 //! The candidate pool shared by all policies: de-duplication against everything seen,
 //! exact scoring, ranking with an exploration bonus, and the ε share of random legal picks.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -220,15 +220,16 @@ pub fn spread(pool: Vec<Proposal>, min_diff: usize) -> Vec<Proposal> {
 /// sketch, left unmeasured for 45 trials): one measured candidate per sketch lets the
 /// measurements, the elite and fine-tuning judge it.
 pub fn cover(pool: Vec<Proposal>, seen: &SeenSet, max: usize) -> Vec<Proposal> {
-    let mut owed: HashSet<usize> = HashSet::new();
+    // Per sketch, whether it is still owed a pick; `seen` is counted once per sketch.
+    let mut owed: HashMap<usize, bool> = HashMap::new();
     let mut head = Vec::new();
     let mut tail = Vec::with_capacity(pool.len());
     for p in pool {
-        let due = head.len() < max
-            && !owed.contains(&p.sketch)
-            && seen.count(p.sketch) < COVER_PER_SKETCH;
-        if due {
-            owed.insert(p.sketch);
+        let due = owed
+            .entry(p.sketch)
+            .or_insert_with(|| seen.count(p.sketch) < COVER_PER_SKETCH);
+        if head.len() < max && *due {
+            *due = false;
             head.push(p);
         } else {
             tail.push(p);
