@@ -97,6 +97,16 @@ impl Suite {
         Suite::parse("zoo.txt", ZOO)
     }
 
+    /// The suite a command-line argument names: `zoo` is the shipped suite, anything else a
+    /// file ([`Suite::load`]).
+    pub fn named(path: &Path) -> Result<Suite, DatasetError> {
+        if path == Path::new("zoo") {
+            Suite::zoo()
+        } else {
+            Suite::load(path)
+        }
+    }
+
     /// The distinct groups, in order of first appearance.
     pub fn groups(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();

@@ -20,9 +20,9 @@ use super::util::{bad_input, BadInput};
 /// Arguments of `tilegrad bench kernels`.
 #[derive(Debug, Args)]
 pub struct KernelsArgs {
-    /// The suite file (`<group> <workload>` per line); default: the shipped model-zoo suite
-    /// (`datasets/suites/zoo.txt`, embedded).
-    #[arg(long, value_name = "PATH")]
+    /// The suite file (`<group> <workload>` per line), or `zoo`; default: the shipped
+    /// model-zoo suite (`datasets/suites/zoo.txt`, embedded).
+    #[arg(long, value_name = "PATH|zoo")]
     pub suite: Option<PathBuf>,
     /// Only workloads whose text contains this substring (repeat: any of them).
     #[arg(long, value_name = "TEXT")]
@@ -230,7 +230,7 @@ pub fn run(a: &KernelsArgs) -> anyhow::Result<()> {
 /// The suite's entries after `--only`, `--group` and `--limit`.
 fn select(a: &KernelsArgs) -> anyhow::Result<Vec<SuiteEntry>> {
     let suite = match &a.suite {
-        Some(p) => Suite::load(p),
+        Some(p) => Suite::named(p),
         None => Suite::zoo(),
     }
     .map_err(|e| anyhow::Error::new(e).context(BadInput("cannot read the suite".into())))?;

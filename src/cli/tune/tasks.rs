@@ -115,12 +115,8 @@ pub fn load(src: &TaskSource<'_>, limit: Option<usize>) -> anyhow::Result<Vec<Ta
             .with_context(|| BadInput(format!("cannot read {}", path.display())))?;
         parse_file(&path.display().to_string(), &text)?
     } else if let Some(path) = src.suite {
-        let suite = if path == Path::new("zoo") {
-            Suite::zoo()
-        } else {
-            Suite::load(path)
-        }
-        .with_context(|| BadInput(format!("cannot read the suite {}", path.display())))?;
+        let suite = Suite::named(path)
+            .with_context(|| BadInput(format!("cannot read the suite {}", path.display())))?;
         suite
             .entries
             .into_iter()
