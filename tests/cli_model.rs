@@ -245,3 +245,88 @@ fn model_train_eval_info_and_the_model_flag() {
         run_in(d, args, 2);
     }
 }
+
+#[test]
+fn a_held_out_model_records_its_fold_and_bench_search_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_log(&d.join("log.jsonl"));
+    // A fold of 1000 that holds neither logged workload: training keeps every record.
+    let keys: Vec<u64> = WORKLOADS
+        .iter()
+        .map(|t| t.parse::<Workload>().unwrap().key().0 % 1000)
+        .collect();
+    let held = (0..1000u64).find(|h| !keys.contains(h)).unwrap();
+    let split = format!("{held}/1000");
+    let text = run_in(
+        d,
+        &[
+            "model",
+            "train",
+            "--log",
+            "log.jsonl",
+            "--target",
+            "cpu",
+            "--out",
+            "m.json",
+            "--members",
+            "1",
+            "--epochs",
+            "3",
+            "--folds",
+            "0",
+            "--held-out",
+            &split,
+        ],
+        0,
+    );
+    assert!(
+        text.contains(&format!("held out: fold {split}, 0 record(s) left out")),
+        "{text}"
+    );
+    let info = run_in(d, &["model", "info", "--model", "m.json"], 0);
+    assert!(
+        info.contains(&format!("held out:  workload fold {split}")),
+        "{info}"
+    );
+    // A held-out comparison on another fold: the model saw that fold's workload. Refused
+    // before anything is measured.
+    let other = format!("{}/1000", keys[0]);
+    let refused = run_in(
+        d,
+        &[
+            "bench",
+            "search",
+            WORKLOADS[0],
+            "--held-out",
+            &other,
+            "--model",
+            "m.json",
+            "--target",
+            "cpu",
+            "--trials",
+            "1",
+            "--seeds",
+            "0",
+            "--policies",
+            "gradient",
+        ],
+        2,
+    );
+    assert!(refused.contains("was not trained with fold"), "{refused}");
+    // A fold the suite does not reach is bad input too.
+    let none = run_in(
+        d,
+        &[
+            "bench",
+            "search",
+            WORKLOADS[0],
+            "--held-out",
+            &split,
+            "--target",
+            "cpu",
+        ],
+        2,
+    );
+    assert!(none.contains("no task falls in fold"), "{none}");
+}
