@@ -60,8 +60,12 @@ pub struct Param {
     pub shape: Vec<usize>,
     /// Element type (`f32`).
     pub dtype: String,
-    /// Whether this is the output (always the last argument).
+    /// Whether this is the output (the argument after the inputs).
     pub output: bool,
+    /// Whether this is a prepared buffer (after the output): scratch memory the caller
+    /// allocates and fills by calling [`TunedKernel::prepare_entry`] once per set of layer
+    /// parameters, before calling the kernel.
+    pub prepared: bool,
 }
 
 /// Which lookup rule found the schedule.
@@ -98,9 +102,13 @@ pub struct TunedKernel {
     pub source: String,
     /// Name of the kernel function.
     pub entry: String,
+    /// Name of the function that fills the prepared buffers from the constant inputs (a
+    /// weight packed into the schedule's layout), when the kernel has any: call it once with
+    /// the same arguments, then the kernel as often as the constant inputs stay the same.
+    pub prepare_entry: Option<String>,
     /// Launch configuration.
     pub launch: Launch,
-    /// Arguments in call order: inputs, then the output.
+    /// Arguments in call order: inputs, the output, then the prepared buffers.
     pub params: Vec<Param>,
     /// Measured median time, seconds (on the target it was tuned on).
     pub median_s: f64,
@@ -230,6 +238,10 @@ pub fn kernel_of(
         }
     };
     let params = params_of(&tree).map_err(fail)?;
+    let prepare_entry = params
+        .iter()
+        .any(|p| p.prepared)
+        .then(|| c::prepare_entry(&entry));
     Ok(TunedKernel {
         workload: text.clone(),
         workload_key: record.workload_key.clone(),
@@ -239,6 +251,7 @@ pub fn kernel_of(
         language,
         source,
         entry,
+        prepare_entry,
         launch,
         params,
         median_s,
@@ -247,13 +260,14 @@ pub fn kernel_of(
     })
 }
 
-/// The kernel arguments of a concrete tree: inputs in order, then the output.
+/// The kernel arguments of a concrete tree: inputs in order, the output, the prepared buffers.
 fn params_of(tree: &LoopTree) -> Result<Vec<Param>, String> {
     let output = tree
         .output()
         .ok_or_else(|| "the kernel has no output buffer".to_string())?;
     let mut ids = tree.inputs();
     ids.push(output);
+    ids.extend(tree.prepared());
     ids.into_iter()
         .map(|id| {
             let b = tree.buffer(id);
@@ -267,6 +281,7 @@ fn params_of(tree: &LoopTree) -> Result<Vec<Param>, String> {
                     tilegrad_symbolic::looptree::DType::F32 => "f32".into(),
                 },
                 output: id == output,
+                prepared: b.role == tilegrad_symbolic::looptree::BufferRole::Prepared,
             })
         })
         .collect()

@@ -115,7 +115,11 @@ fn tune_then_best_export_report_replay_and_db() {
     assert!(k["source"].as_str().unwrap().contains(entry), "{exp}");
     assert_eq!(k["launch"]["kind"], "cpu");
     assert_eq!(k["launch"]["threads"], 1);
-    assert_eq!(k["params"].as_array().unwrap().len(), 3);
+    // A, B, the output, then a packed B when the schedule prepares one.
+    let params = k["params"].as_array().unwrap();
+    let prepared = params.iter().filter(|p| p["prepared"] == true).count();
+    assert_eq!(params.len(), 3 + prepared, "{exp}");
+    assert_eq!(k["prepare_entry"].is_string(), prepared > 0, "{exp}");
     assert_eq!(k["lookup"]["kind"], "exact");
     let header = d.join("k.h");
     run_in(
@@ -140,6 +144,10 @@ fn tune_then_best_export_report_replay_and_db() {
         "{h}"
     );
     assert!(h.contains(&format!("void {entry}(")), "{h}");
+    if let Some(prep) = k["prepare_entry"].as_str() {
+        assert!(h.contains(&format!("void {prep}(")), "{h}");
+        assert!(h.contains("_PREPARE_ENTRY"), "{h}");
+    }
 
     // report: the summary and an SVG of the curves.
     let svg = d.join("curves.svg");

@@ -70,6 +70,10 @@ void tg_kernel_free(tg_kernel *k);
 const char *tg_kernel_source(const tg_kernel *k);
 /* Entry point (function name). */
 const char *tg_kernel_entry(const tg_kernel *k);
+/* The function filling the prepared buffers (a weight packed into the schedule's layout) from
+ * the constant inputs, NULL when the kernel has none. Same arguments as the kernel; call it
+ * once per set of layer parameters, before the kernel. */
+const char *tg_kernel_prepare_entry(const tg_kernel *k);
 /* Writes the launch configuration to *out; TG_OK or TG_ERR_ARG. */
 int tg_kernel_launch(const tg_kernel *k, tg_launch *out);
 /* Measured median time in seconds (on the target it was tuned on); NaN if k is NULL. */
@@ -78,12 +82,14 @@ double tg_kernel_time_s(const tg_kernel *k);
 int tg_kernel_is_exact(const tg_kernel *k);
 /* The compatible-target warning, NULL for an exact match. */
 const char *tg_kernel_warning(const tg_kernel *k);
-/* Parameters in call order (inputs, then the output). -1 / NULL on bad arguments. */
+/* Parameters in call order (inputs, the output, then prepared buffers the caller allocates).
+ * -1 / NULL on bad arguments. */
 int tg_kernel_param_count(const tg_kernel *k);
 const char *tg_kernel_param_name(const tg_kernel *k, int index);
 int tg_kernel_param_rank(const tg_kernel *k, int index);
 int64_t tg_kernel_param_dim(const tg_kernel *k, int index, int dim);
 int tg_kernel_param_is_output(const tg_kernel *k, int index);
+int tg_kernel_param_is_prepared(const tg_kernel *k, int index);
 
 /* The calling thread's last error message (empty if none); never NULL. */
 const char *tg_last_error(void);

@@ -209,6 +209,23 @@ pub unsafe extern "C" fn tg_kernel_entry(k: *const TgKernel) -> *const c_char {
     })
 }
 
+/// The function that fills the kernel's prepared buffers (a weight packed into the schedule's
+/// layout), or NULL when it has none (or `k` is NULL). It takes the kernel's arguments; call
+/// it once per set of constant inputs (layer parameters), before the kernel. Lives as long as
+/// `k`.
+///
+/// # Safety
+/// `k` is null or a live kernel handle.
+#[no_mangle]
+pub unsafe extern "C" fn tg_kernel_prepare_entry(k: *const TgKernel) -> *const c_char {
+    // SAFETY: forwarded contract.
+    guard(ptr::null(), || {
+        unsafe { kernel(k) }
+            .and_then(|k| k.prepare_entry.as_ref())
+            .map_or(ptr::null(), |e| e.as_ptr())
+    })
+}
+
 /// Writes the launch configuration to `*out`; `TG_ERR_ARG` if either pointer is NULL.
 ///
 /// # Safety
@@ -269,7 +286,8 @@ pub unsafe extern "C" fn tg_kernel_warning(k: *const TgKernel) -> *const c_char 
     })
 }
 
-/// The number of kernel parameters (inputs, then the output); -1 if `k` is NULL.
+/// The number of kernel parameters (inputs, the output, then the prepared buffers); -1 if `k`
+/// is NULL.
 ///
 /// # Safety
 /// `k` is null or a live kernel handle.
@@ -352,6 +370,19 @@ pub unsafe extern "C" fn tg_kernel_param_is_output(k: *const TgKernel, index: c_
     guard(-1, || {
         // SAFETY: forwarded contract.
         unsafe { param(k, index) }.map_or(-1, |(k, i)| c_int::from(k.kernel.params[i].output))
+    })
+}
+
+/// 1 if parameter `index` is a prepared buffer (scratch the caller allocates and
+/// `tg_kernel_prepare_entry`'s function fills), 0 if not, -1 if out of range.
+///
+/// # Safety
+/// `k` is null or a live kernel handle.
+#[no_mangle]
+pub unsafe extern "C" fn tg_kernel_param_is_prepared(k: *const TgKernel, index: c_int) -> c_int {
+    guard(-1, || {
+        // SAFETY: forwarded contract.
+        unsafe { param(k, index) }.map_or(-1, |(k, i)| c_int::from(k.kernel.params[i].prepared))
     })
 }
 

@@ -31,6 +31,7 @@ pub struct TgKernel {
     pub(crate) kernel: TunedKernel,
     pub(crate) source: CString,
     pub(crate) entry: CString,
+    pub(crate) prepare_entry: Option<CString>,
     pub(crate) warning: Option<CString>,
     pub(crate) param_names: Vec<CString>,
     pub(crate) launch: TgLaunch,
@@ -69,6 +70,7 @@ impl TgKernel {
         TgKernel {
             source: c_string(&kernel.source),
             entry: c_string(&kernel.entry),
+            prepare_entry: kernel.prepare_entry.as_deref().map(c_string),
             param_names: kernel.params.iter().map(|p| c_string(&p.name)).collect(),
             warning,
             launch,

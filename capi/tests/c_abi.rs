@@ -18,7 +18,11 @@ const WORKLOAD: &str = "matmul(M=64,N=32,K=16)+relu";
 
 fn record(w: &Workload, t: &Target, rule: &str, seed: u64, median_s: f64) -> Record {
     let sk = sketches(w, t).unwrap();
-    let s = sk.iter().find(|s| s.id.starts_with(rule)).unwrap();
+    let s = sk
+        .iter()
+        .find(|s| s.id == rule)
+        .or_else(|| sk.iter().find(|s| s.id.starts_with(rule)))
+        .unwrap();
     let a = s.sample(&mut ChaCha8Rng::seed_from_u64(seed)).unwrap();
     Record {
         v: LOG_VERSION,
@@ -87,12 +91,22 @@ fn compile(dir: &Path) -> PathBuf {
 
 /// Runs the C program; `key=value` lines as a map (later keys win), plus the raw text.
 fn run(exe: &Path, db: &Path, target: &str) -> (HashMap<String, String>, String) {
+    run_for(exe, db, WORKLOAD, target)
+}
+
+/// [`run`] for another workload.
+fn run_for(
+    exe: &Path,
+    db: &Path,
+    workload: &str,
+    target: &str,
+) -> (HashMap<String, String>, String) {
     // `cargo test` puts `target/<profile>` on LD_LIBRARY_PATH, which beats the program's
     // RUNPATH: a stale cdylib uplifted there by an earlier `cargo build` would be loaded.
     let out = Command::new(exe)
         .env("LD_LIBRARY_PATH", cdylib_dir())
         .arg(db)
-        .arg(WORKLOAD)
+        .arg(workload)
         .arg(target)
         .output()
         .unwrap();
@@ -117,11 +131,13 @@ fn c_program_reads_the_best_kernel_through_the_header_and_cdylib() {
     let w: Workload = WORKLOAD.parse().unwrap();
     let cpu = tilegrad_measure::host_cpu(None);
     let h100 = Target::preset("h100-sxm").unwrap();
+    let linear: Workload = "matmul(M=16,N=32,K=64,trans_b=1)+bias".parse().unwrap();
     let mut db = ScheduleDb::open(&db_path).unwrap();
     db.commit_all(&[
         record(&w, &cpu, "cpu-tiling", 1, 3.0e-4),
         record(&w, &cpu, "cpu-tiling", 2, 1.25e-4),
         record(&w, &h100, "gpu-tiling", 3, 7.5e-6),
+        record(&linear, &cpu, "cpu-tiling/packed", 4, 2.0e-5),
     ])
     .unwrap();
     drop(db);
@@ -149,6 +165,21 @@ fn c_program_reads_the_best_kernel_through_the_header_and_cdylib() {
     );
     assert_eq!(got["params"], "3");
     assert!(text.contains("(out)[64,32]"), "{text}");
+    assert_eq!(got["prepare_entry"], "(none)", "{text}");
+
+    // A dense layer's packed schedule: its weight is prepared once, by a second function,
+    // into a buffer the caller allocates (the argument after the output).
+    let want = Database::open(&db_path)
+        .unwrap()
+        .best(&linear, &cpu)
+        .unwrap();
+    let (got, text) = run_for(&exe, &db_path, &linear.to_string(), "cpu");
+    assert_eq!(got["failures"], "0", "{text}");
+    let prepare = want.prepare_entry.clone().expect("a prepared kernel");
+    assert_eq!(got["prepare_entry"], prepare, "{text}");
+    assert!(want.source.contains(&format!("void {prepare}(")), "{text}");
+    assert_eq!(got["params"], "5", "{text}");
+    assert!(text.contains("param=B.packed(prepared)["), "{text}");
     assert_eq!(got["not_tuned_status"], "1");
     assert!(got["not_tuned_error"].contains("not tuned"), "{text}");
     assert!(got["bad_target_error"].contains("no-such-gpu"), "{text}");

@@ -45,6 +45,7 @@ void {name}(float *const *args) {{
     CpuKernel {
         source,
         entry: name.into(),
+        prepared_lens: Vec::new(),
     }
 }
 
@@ -106,6 +107,7 @@ fn bench_overhead(c: &mut Criterion) {
             "void cp(float *const *a) {{ for (int i = 0; i < {n}; ++i) a[1][i] = a[0][i]; }}"
         ),
         entry: "cp".into(),
+        prepared_lens: Vec::new(),
     };
     // A real one: 256^3 matmul (one of the build batch).
     let x = input_data(5, &[S * S, S * S]);

@@ -43,6 +43,9 @@ pub struct BuiltCpuKernel {
     pub lib_path: PathBuf,
     /// Exported entry symbol.
     pub entry: String,
+    /// Lengths of the prepared buffers ([`CpuKernel::prepared_lens`]).
+    #[serde(default)]
+    pub prepared_lens: Vec<usize>,
     /// Wall time of the compiler invocation, in seconds.
     pub build_s: f64,
 }
@@ -100,6 +103,7 @@ pub fn build_one(
         Some(st) if st.success() => Ok(BuiltCpuKernel {
             lib_path: lib,
             entry: kernel.entry.clone(),
+            prepared_lens: kernel.prepared_lens.clone(),
             build_s,
         }),
         Some(st) => {

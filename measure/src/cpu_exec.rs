@@ -2,7 +2,7 @@
 
 use crate::interference::CpuClock;
 use crate::protocol::CpuTask;
-use crate::verify::{check_output, GuardedOutput};
+use crate::verify::{check_output, AlignedBuf, GuardedOutput};
 use crate::watchdog::Watchdog;
 use crate::worker_data::DataCache;
 use crate::{MeasureError, Timing};
@@ -76,12 +76,34 @@ pub(crate) fn run_cpu(
         .iter()
         .map(|b| b.as_slice().as_ptr().cast_mut())
         .collect();
-    args.push(std::ptr::null_mut());
+    let out_slot = args.len();
+    args.push(out.output_mut().as_mut_ptr());
+    // Prepared buffers (a packed weight): filled once by `<entry>_prepare`, untimed.
+    let mut prepared: Vec<AlignedBuf> = task
+        .prepared_lens
+        .iter()
+        .map(|&n| AlignedBuf::from_slice(&vec![f32::NAN; n]))
+        .collect();
+    args.extend(prepared.iter_mut().map(|b| b.as_mut_slice().as_mut_ptr()));
     let limit = c.timing.run_timeout_s;
+    if !task.prepared_lens.is_empty() {
+        let name = crate::codegen::c::prepare_entry(&task.entry);
+        // SAFETY: the kernel ABI fixes this signature (see `crate::kernel`).
+        let prepare: KernelFn = *unsafe { lib.get::<KernelFn>(name.as_bytes()) }.map_err(|e| {
+            MeasureError::LoadError(format!(
+                "symbol `{name}` not found in {}: {e}",
+                task.lib_path.display()
+            ))
+        })?;
+        wd.arm(limit);
+        // SAFETY: as for the kernel below; the prepare function reads inputs and writes only
+        // the prepared buffers.
+        unsafe { prepare(args.as_ptr()) };
+        wd.disarm();
+    }
     let mut run = |out: &mut GuardedOutput| -> f64 {
         out.poison();
-        let n = args.len();
-        args[n - 1] = out.output_mut().as_mut_ptr();
+        args[out_slot] = out.output_mut().as_mut_ptr();
         wd.arm(limit);
         let t0 = Instant::now();
         // SAFETY: `args` holds valid, 64-byte aligned buffers of the declared lengths; the

@@ -7,7 +7,7 @@ use tilegrad_symbolic::{LoopTree, Target};
 use tilegrad_templates::reference::reference;
 use tilegrad_templates::Workload;
 
-use crate::codegen::c::{emit_with, COptions};
+use crate::codegen::c::{emit_with, prepared_lens, COptions};
 use crate::measurer::{measure_grouped, GroupedMeasurer, MeasureInput, MeasureResult, Measurer};
 use crate::{input_data, CpuKernel, CpuRunner, KernelIo, MeasureError, Problem, RunnerConfig};
 use crate::{BuildDir, Tolerance};
@@ -121,7 +121,11 @@ impl CpuMeasurer {
         }
         let entry = entry_name(&tree);
         let source = emit_with(&tree, &entry, &self.opts)?;
-        Ok(CpuKernel { source, entry })
+        Ok(CpuKernel {
+            source,
+            entry,
+            prepared_lens: prepared_lens(&tree),
+        })
     }
 
     /// The problem (sizes, seed, reference output) of `workload`, computed once and cached.

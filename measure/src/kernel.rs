@@ -12,6 +12,11 @@
 //! The kernel must write every output element (unwritten elements keep a NaN poison pattern and
 //! fail verification) and nothing outside it (guard zones around the output catch that).
 //! It may use OpenMP (`#pragma omp parallel for`); the worker sets the thread count.
+//! A kernel with *prepared buffers* (a weight packed into the schedule's layout, see
+//! [`CpuKernel::prepared_lens`]) takes them as `args[n_inputs + 1 ..]` and exports a second
+//! function, `void <entry>_prepare(float *const *args)` with the same arguments, that fills
+//! them from the inputs. The caller runs it once per set of layer parameters (the constant
+//! inputs), before the calls of `<entry>`; the worker runs it once, untimed, before timing.
 //! It is compiled with `cc -O3 -march=native -fopenmp -shared -fPIC` (see [`crate::BuildOptions`]).
 //!
 //! **CUDA:** one `extern "C" __global__` function taking the buffers as separate pointers,
@@ -31,6 +36,26 @@ pub struct CpuKernel {
     pub source: String,
     /// Name of the exported function, `void entry(float *const *args)`.
     pub entry: String,
+    /// Length in `f32`s of each prepared buffer, in argument order (empty: no prepare
+    /// function).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prepared_lens: Vec<usize>,
+}
+
+impl CpuKernel {
+    /// A kernel without prepared buffers.
+    pub fn new(source: String, entry: String) -> CpuKernel {
+        CpuKernel {
+            source,
+            entry,
+            prepared_lens: Vec::new(),
+        }
+    }
+
+    /// The prepare function's name, when the kernel has prepared buffers.
+    pub fn prepare_entry(&self) -> Option<String> {
+        (!self.prepared_lens.is_empty()).then(|| crate::codegen::c::prepare_entry(&self.entry))
+    }
 }
 
 /// A CUDA kernel to build with NVRTC and measure on the GPU.

@@ -21,6 +21,9 @@ pub(crate) struct TaskCommon {
 pub(crate) struct CpuTask {
     pub lib_path: PathBuf,
     pub entry: String,
+    /// Lengths of the prepared buffers (`<entry>_prepare` fills them once, untimed).
+    #[serde(default)]
+    pub prepared_lens: Vec<usize>,
     /// OpenMP threads (0 = leave the OpenMP default).
     pub threads: usize,
     pub common: TaskCommon,

@@ -122,6 +122,7 @@ impl CpuRunner {
         let request = Request::RunCpu(CpuTask {
             lib_path: kernel.lib_path.clone(),
             entry: kernel.entry.clone(),
+            prepared_lens: kernel.prepared_lens.clone(),
             threads: self.cfg.threads,
             common,
         });

@@ -7,6 +7,7 @@ fn kernel(entry: &str, body: &str) -> CpuKernel {
     CpuKernel {
         source: format!("void {entry}(float *const *args) {{ {body} }}"),
         entry: entry.into(),
+        prepared_lens: Vec::new(),
     }
 }
 

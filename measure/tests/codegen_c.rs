@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tilegrad_measure::codegen::c::{emit, emit_with, COptions};
+use tilegrad_measure::codegen::c::{emit, emit_with, prepared_lens, COptions};
 use tilegrad_measure::{
     build_cpu, input_data, BuiltCpuKernel, CpuKernel, CpuRunner, KernelIo, MeasureError, Problem,
     TimingConfig, Tolerance,
@@ -167,6 +167,7 @@ fn run_cases(cases: &[Case], opts: &COptions) -> Vec<(String, Result<(), Measure
         .map(|(h, f)| CpuKernel {
             source: h + &f,
             entry: String::new(),
+            prepared_lens: Vec::new(),
         })
         .collect();
     let built = build_cpu(&kernels, &runner.config().build, runner.build_dir());
@@ -180,6 +181,7 @@ fn run_cases(cases: &[Case], opts: &COptions) -> Vec<(String, Result<(), Measure
         .map(|(n, c)| {
             let k = BuiltCpuKernel {
                 entry: format!("k{n}"),
+                prepared_lens: prepared_lens(&c.tree),
                 ..libs[n % UNITS].clone()
             };
             let r = runner.measure_built(&c.problem, &k).map(|_| ());
@@ -411,9 +413,9 @@ fn register_tiles_are_unrolled_and_jammed_correctly() {
             let tree = s.instantiate(&a).unwrap();
             let src = emit(&tree, "k").unwrap();
             // Input loads named once per unrolled block; packed, the micro-kernel reads the
-            // pack (the compiler names those loads).
+            // weight packed ahead of the calls (the compiler names those loads).
             let want = if s.id.ends_with("packed") {
-                "tg_load(&B_pack[k_1"
+                "tg_load(&B_packed["
             } else {
                 "const v8f tg_r1 = tg_load(&B["
             };
@@ -439,7 +441,7 @@ fn register_tiles_are_unrolled_and_jammed_correctly() {
         // 2 × 2 points × 2 vectors: 8 accumulator updates in one block, no loop over p.3/q.3,
         // the two weight vectors named once.
         let want = if s.id.ends_with("packed") {
-            "tg_load(&weight_pack["
+            "tg_load(&weight_packed["
         } else {
             "const v8f tg_r1 = tg_load(&weight["
         };

@@ -32,10 +32,12 @@ fn planted_faults_are_typed_and_the_batch_continues() {
         CpuKernel {
             source: "void broken(float *const *args) { int x = ; }".into(),
             entry: "broken".into(),
+            prepared_lens: Vec::new(),
         },
         CpuKernel {
             source: "void named(float *const *args) {}".into(),
             entry: "missing_symbol".into(),
+            prepared_lens: Vec::new(),
         },
         good("ok3"),
         // Writes to fd 1 must not reach the protocol channel.
@@ -145,6 +147,7 @@ fn timing_protocol_counts_and_thread_setting() {
             M * N
         ),
         entry: "k".into(),
+        prepared_lens: Vec::new(),
     };
     let mut p1 = problem.clone();
     p1.expected = std::sync::Arc::new(vec![1.0; M * N]);

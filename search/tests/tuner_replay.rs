@@ -385,24 +385,28 @@ fn gradient_tuning_reaches_the_known_optimum_of_an_analytic_latency() {
         .iter()
         .filter_map(Record::median_s)
         .fold(f64::INFINITY, f64::min);
-    let mut finals = Vec::new();
-    for policy in [PolicyKind::Gradient, PolicyKind::Random] {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log.jsonl");
-        let (out, _, _) = run(
-            vec![task.clone()],
-            &records,
-            config(policy, 64, 11),
-            &path,
-            &[],
-        );
-        let best = out.best[0].as_ref().unwrap().median_s;
-        finals.push(best);
+    // Final best / optimum per seed, for gradient and random (64 trials each).
+    let mut ratios = [Vec::new(), Vec::new()];
+    for seed in 1..=8 {
+        for (k, policy) in [PolicyKind::Gradient, PolicyKind::Random]
+            .into_iter()
+            .enumerate()
+        {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("log.jsonl");
+            let (out, _, _) = run(
+                vec![task.clone()],
+                &records,
+                config(policy, 64, seed),
+                &path,
+                &[],
+            );
+            ratios[k].push(out.best[0].as_ref().unwrap().median_s / optimum);
+        }
     }
-    // Seed 11: gradient reaches the optimum itself (at trial 46), random 1.47x off it.
-    assert!(
-        finals[0] <= 1.1 * optimum,
-        "{finals:?} vs optimum {optimum}"
-    );
-    assert!(finals[0] <= finals[1], "{finals:?}");
+    let geomean = |v: &[f64]| (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp();
+    // Seeds 1-8: gradient reaches the optimum itself on three seeds and lands 1.22x off it
+    // in the geometric mean, random 1.30x (never the optimum).
+    assert!(ratios[0].iter().any(|&r| r <= 1.0 + 1e-9), "{ratios:?}");
+    assert!(geomean(&ratios[0]) < geomean(&ratios[1]), "{ratios:?}");
 }

@@ -70,6 +70,9 @@ pub fn run(args: &BestArgs) -> anyhow::Result<()> {
         workload.flops() / k.median_s / 1e9
     );
     println!("entry:     {}", k.entry);
+    if let Some(prep) = &k.prepare_entry {
+        println!("prepare:   {prep} (once per set of weights, before the kernel)");
+    }
     println!("launch:    {}", super::export::launch_text(&k));
     if !args.no_source {
         println!("\n{}", k.source);

@@ -100,12 +100,27 @@ pub fn header(k: &TunedKernel) -> String {
             prm.dtype,
             prm.name,
             dims.join("]["),
-            if prm.output { " (output)" } else { "" }
+            if prm.output {
+                " (output)"
+            } else if prm.prepared {
+                " (prepared: allocate it, fill it with the prepare function)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(prep) = &k.prepare_entry {
+        out.push_str(&format!(
+            " * call {prep}(args) once per set of weights, before the calls of {}(args).\n",
+            k.entry
         ));
     }
     out.push_str(" */\n");
     out.push_str(&format!("#ifndef {guard}\n#define {guard}\n\n"));
     out.push_str(&format!("#define {p}_ENTRY \"{}\"\n", k.entry));
+    if let Some(prep) = &k.prepare_entry {
+        out.push_str(&format!("#define {p}_PREPARE_ENTRY \"{prep}\"\n"));
+    }
     out.push_str(&format!("#define {p}_MEDIAN_S {:e}\n", k.median_s));
     match &k.launch {
         Launch::Cpu { threads } => out.push_str(&format!("#define {p}_THREADS {threads}\n")),

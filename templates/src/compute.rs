@@ -52,6 +52,10 @@ pub struct TensorDecl {
     pub shape: Vec<usize>,
     /// Input, intermediate or output.
     pub role: TensorRole,
+    /// A layer parameter (weights, biases, norm scales, rotary tables): an input that holds
+    /// the same values on every call of the kernel, so a schedule may transform it once, ahead
+    /// of the calls (a prepared buffer, see `tilegrad_symbolic::looptree::BufferRole`).
+    pub constant: bool,
 }
 
 impl TensorDecl {

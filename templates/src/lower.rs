@@ -48,12 +48,21 @@ impl Builder {
             name: unique,
             shape,
             role,
+            constant: false,
         });
         self.tensors.len() - 1
     }
 
+    /// An input that changes from call to call (activations).
     pub fn input(&mut self, name: &str, shape: Vec<usize>) -> TensorId {
         self.tensor(name, shape, TensorRole::Input)
+    }
+
+    /// A constant input: a layer parameter (see [`crate::compute::TensorDecl::constant`]).
+    pub fn weight(&mut self, name: &str, shape: Vec<usize>) -> TensorId {
+        let t = self.tensor(name, shape, TensorRole::Input);
+        self.tensors[t].constant = true;
+        t
     }
 
     /// Adds a stage writing a new tensor (intermediate unless `output`).
@@ -155,7 +164,7 @@ fn lower_op(op: &Op, b: &mut Builder) {
                 vec![m.k, m.n]
             };
             let ta = b.input("A", a_sh);
-            let tb = b.input("B", b_sh);
+            let tb = b.weight("B", b_sh);
             let (i, j, k) = (0, 1, 2);
             let lhs = load(ta, &if m.trans_a { [k, i] } else { [i, k] });
             let rhs = load(tb, &if m.trans_b { [j, k] } else { [k, j] });
@@ -281,8 +290,8 @@ fn lower_op(op: &Op, b: &mut Builder) {
         }
         Op::LayerNorm(r) => {
             let x = b.input("data", vec![r.m, r.n]);
-            let gamma = b.input("gamma", vec![r.n]);
-            let beta = b.input("beta", vec![r.n]);
+            let gamma = b.weight("gamma", vec![r.n]);
+            let beta = b.weight("beta", vec![r.n]);
             let (row, red) = (axes(&[("i", r.m)]), axes(&[("j", r.n)]));
             let inv_n = 1.0 / r.n as f64;
             let mean_post = ValueExpr::Acc.binary(BinaryFn::Mul, c(inv_n));
@@ -316,7 +325,7 @@ fn lower_op(op: &Op, b: &mut Builder) {
         }
         Op::RmsNorm(r) => {
             let x = b.input("data", vec![r.m, r.n]);
-            let gamma = b.input("gamma", vec![r.n]);
+            let gamma = b.weight("gamma", vec![r.n]);
             let sq = load(x, &[0, 1]).binary(BinaryFn::Mul, load(x, &[0, 1]));
             let post = ValueExpr::Acc.binary(BinaryFn::Mul, c(1.0 / r.n as f64));
             let ms = b.stage(
@@ -374,8 +383,8 @@ fn lower_op(op: &Op, b: &mut Builder) {
         }
         Op::Rope(r) => {
             let x = b.input("data", vec![r.b, r.m, r.n]);
-            let cos = b.input("cos", vec![r.m, r.n]);
-            let sin = b.input("sin", vec![r.m, r.n]);
+            let cos = b.weight("cos", vec![r.m, r.n]);
+            let sin = b.weight("sin", vec![r.m, r.n]);
             let half = (r.n / 2) as i64;
             let (bb, i, j) = (0, 1, 2);
             let shifted = |off: i64| {

@@ -81,7 +81,7 @@ pub(crate) fn lower_conv(op: &Op, b: &mut Builder) {
             let p = transpose_out(c.h, c.r, c.stride, c.pad, c.output_pad).unwrap_or(1);
             let q = transpose_out(c.w, c.s, c.stride, c.pad, c.output_pad).unwrap_or(1);
             let data = b.input("data", vec![c.n, c.h, c.w, c.c]);
-            let weight = b.input("weight", vec![c.r, c.s, c.c, c.k]);
+            let weight = b.weight("weight", vec![c.r, c.s, c.c, c.k]);
             // Axes: n p q k | rc r s. Input row h = (p + pad − r) / stride.
             let (n, pp, qq, k, rc, r, s) = (0, 1, 2, 3, 4, 5, 6);
             let (st, pad) = (c.stride as i64, c.pad as i64);
@@ -194,7 +194,7 @@ fn conv_nd(b: &mut Builder, n: usize, c: usize, k: usize, groups: usize, dims: &
         w_idx.push(ax(ka));
     }
     let data = b.input("data", in_shape);
-    let weight = b.input("weight", w_shape);
+    let weight = b.weight("weight", w_shape);
     let x = ValueExpr::Load {
         tensor: data,
         index: in_idx,

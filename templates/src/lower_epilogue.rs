@@ -47,7 +47,7 @@ pub(crate) fn apply_epilogue(b: &mut Builder, wshape: &[usize], epilogue: &[Epil
         post = match *step {
             EpilogueOp::Bias => {
                 let chan = groups.last().cloned().unwrap_or_default();
-                let t = b.input("bias", chan.iter().map(|&a| lshape[a]).collect());
+                let t = b.weight("bias", chan.iter().map(|&a| lshape[a]).collect());
                 post.binary(BinaryFn::Add, load(t, &chan))
             }
             EpilogueOp::Residual => {

@@ -133,6 +133,58 @@ fn no_cpu_sketch_on_a_gpu_target() {
 
 // ------------------------------------------------------------------ correctness
 
+/// The packed sketches pack a layer parameter (matmul's `B`, a conv's weights, whatever its
+/// transposition or extent) once, in prepare statements ahead of the kernel, and an
+/// activation (batch matmul's `B`) per `R0` step inside it; both match the reference.
+#[test]
+fn packed_sketches_prepare_constant_operands_once_and_pack_activations_in_the_kernel() {
+    let prepared = |t: &LoopTree| -> Vec<String> {
+        t.prepared()
+            .iter()
+            .map(|&b| t.buffer(b).name.clone())
+            .collect()
+    };
+    let cases = [
+        (
+            "matmul(M=19,N=23,K=57)",
+            "cpu-tiling/packed",
+            Some("B.packed"),
+        ),
+        (
+            "matmul(M=5,N=24,K=32,trans_b=1)+bias",
+            "cpu-tiling/packed",
+            Some("B.packed"),
+        ),
+        (
+            "matmul(M=19,N=23,K=257,trans_a=1)+bias",
+            "cpu-tiling/padded",
+            Some("B.packed"),
+        ),
+        (
+            "conv2d(N=1,H=6,W=6,C=4,K=8,R=3,S=3,stride=1,pad=1)+bias+relu",
+            "cpu-tiling/packed",
+            Some("weight.packed"),
+        ),
+        ("batch_matmul(B=2,M=5,N=16,K=24)", "cpu-tiling/packed", None),
+    ];
+    for (w, id, want) in cases {
+        let sk = cpu_sketches(w);
+        let s = by_id(&sk, id);
+        let t = &s.tree;
+        assert_eq!(
+            prepared(t),
+            want.into_iter().map(String::from).collect::<Vec<_>>(),
+            "{w}"
+        );
+        assert_eq!(t.prepare_len(), usize::from(want.is_some()), "{w}");
+        let local_pack = t.buffers.iter().any(|b| b.name.ends_with(".pack"));
+        assert_eq!(local_pack, want.is_none(), "{w}");
+        for seed in [3, 4] {
+            check_sketch(s, seed, 3).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
 #[test]
 fn random_assignments_match_the_reference_for_every_workload_and_sketch() {
     let mut checked = 0;
@@ -273,11 +325,15 @@ fn every_cpu_sketch_is_parallel_outermost_vectorized_innermost_and_fully_declare
             let t = &s.tree;
             let ctx = format!("{w} {}", s.id);
             assert!(!t.is_gpu(), "{ctx}");
+            // Prepare statements (a packed weight), then one parallel loop.
+            let split = t.prepare_len();
+            let parallel = |x: &Stmt| matches!(x, Stmt::Loop(l) if l.kind == LoopKind::Parallel);
             assert!(
-                matches!(t.body.as_slice(), [Stmt::Loop(l)] if l.kind == LoopKind::Parallel),
+                matches!(&t.body[split..], [x] if parallel(x)),
                 "{ctx}: the body is not one parallel loop"
             );
-            assert_eq!(loops_of(t, LoopKind::Parallel).len(), 1, "{ctx}");
+            assert!(t.body[..split].iter().all(parallel), "{ctx}");
+            assert_eq!(loops_of(t, LoopKind::Parallel).len(), 1 + split, "{ctx}");
             let def = w.compute();
             if def.tensors[def.output()].numel() > 1 {
                 assert!(!loops_of(t, LoopKind::Vectorized).is_empty(), "{ctx}");
@@ -302,7 +358,7 @@ fn every_cpu_sketch_is_parallel_outermost_vectorized_innermost_and_fully_declare
             let par = t
                 .loops()
                 .iter()
-                .find(|l| l.lp.kind == LoopKind::Parallel)
+                .rfind(|l| l.lp.kind == LoopKind::Parallel)
                 .map(|l| l.id)
                 .unwrap();
             for (b, site) in t.buffers.iter().zip(t.alloc_sites()) {

@@ -62,6 +62,9 @@ int main(int argc, char **argv) {
     const char *entry = tg_kernel_entry(k);
     const char *source = tg_kernel_source(k);
     printf("entry=%s\n", entry);
+    const char *prepare = tg_kernel_prepare_entry(k);
+    printf("prepare_entry=%s\n", prepare ? prepare : "(none)");
+    CHECK(tg_kernel_prepare_entry(NULL) == NULL);
     printf("source_has_entry=%d\n", strstr(source, entry) != NULL);
     printf("source_bytes=%zu\n", strlen(source));
     printf("time_s=%.17g\n", tg_kernel_time_s(k));
@@ -77,14 +80,16 @@ int main(int argc, char **argv) {
     int n = tg_kernel_param_count(k);
     printf("params=%d\n", n);
     for (int i = 0; i < n; i++) {
-        printf("param=%s%s[", tg_kernel_param_name(k, i),
-               tg_kernel_param_is_output(k, i) ? "(out)" : "");
+        printf("param=%s%s%s[", tg_kernel_param_name(k, i),
+               tg_kernel_param_is_output(k, i) ? "(out)" : "",
+               tg_kernel_param_is_prepared(k, i) ? "(prepared)" : "");
         for (int d = 0; d < tg_kernel_param_rank(k, i); d++)
             printf(d ? ",%lld" : "%lld", (long long)tg_kernel_param_dim(k, i, d));
         printf("]\n");
     }
     CHECK(tg_kernel_param_name(k, n) == NULL);
     CHECK(tg_kernel_param_rank(k, -1) == -1);
+    CHECK(tg_kernel_param_is_prepared(k, n) == -1);
     CHECK(tg_kernel_param_dim(k, 0, 99) == -1);
     tg_kernel_free(k);
     tg_db_close(db);

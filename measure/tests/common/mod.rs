@@ -53,6 +53,7 @@ void {name}(float *const *args) {{
     CpuKernel {
         source,
         entry: name.into(),
+        prepared_lens: Vec::new(),
     }
 }
 

@@ -7,7 +7,7 @@ use super::names::{col, is_boolean, FEATURE_NAMES, N_ROW_FEATURES, N_SLOT_FEATUR
 use super::{LINE_BYTES, N_BUFFERS, REG_BASE, SECTOR_BYTES};
 use crate::expr::ExprId;
 use crate::looptree::{
-    BufferId, Loop, LoopKind, Scope, StoreCtx, StoreKind, Value, ValueBinOp, ValueUnOp,
+    BufferId, BufferRole, Loop, LoopKind, Scope, StoreCtx, StoreKind, Value, ValueBinOp, ValueUnOp,
 };
 use crate::target::Target;
 
@@ -72,12 +72,19 @@ fn value_ops(v: &Value) -> [f64; 6] {
 }
 
 /// Every feature row of the tree, already transformed (`log(1 + x)` for numeric columns).
+/// Stores into prepared buffers have no row: the prepare statements run once, ahead of the
+/// calls that are timed.
 pub(crate) fn extract_rows<A: Algebra>(
     alg: &mut A,
     cx: &mut Ctx<'_, A::V>,
     target: &Target,
 ) -> Vec<Vec<A::V>> {
-    let stores = cx.tree.stores();
+    let tree = cx.tree;
+    let stores: Vec<StoreCtx<'_>> = tree
+        .stores()
+        .into_iter()
+        .filter(|st| tree.buffer(st.store.buffer).role != BufferRole::Prepared)
+        .collect();
     let mut rows = Vec::with_capacity(stores.len());
     for st in &stores {
         let raw = row_raw(alg, cx, target, st);

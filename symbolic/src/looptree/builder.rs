@@ -106,6 +106,11 @@ impl TreeBuilder {
         self.add_buffer(name, Scope::Global, shape, BufferRole::Output)
     }
 
+    /// Declares a prepared buffer (global; see [`BufferRole::Prepared`]).
+    pub fn prepared(&mut self, name: &str, shape: &[ExprId]) -> BufferId {
+        self.add_buffer(name, Scope::Global, shape, BufferRole::Prepared)
+    }
+
     /// Declares a temporary buffer in `scope`.
     pub fn buffer(&mut self, name: &str, scope: Scope, shape: &[ExprId]) -> BufferId {
         self.add_buffer(name, scope, shape, BufferRole::Temp)

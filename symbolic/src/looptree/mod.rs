@@ -22,6 +22,15 @@
 //!   codegen). Reading an element that was never written gives an unspecified value (the
 //!   interpreter uses NaN).
 //!
+//! # Prepare statements
+//! The leading top-level statements of the body that store only into buffers with role
+//! [`BufferRole::Prepared`] are the tree's *prepare* statements ([`LoopTree::prepare_len`]);
+//! they read inputs only, and nothing else stores into a prepared buffer. Running the whole
+//! body is the meaning of the tree; since the prepare statements depend on nothing but the
+//! inputs they read, a caller whose inputs are layer parameters (constant across calls) may
+//! run them once and then run only the rest on every call. Codegen prints them as a separate
+//! function, and prepared buffers are arguments after the output.
+//!
 //! # Allocation rule (no explicit allocation statements)
 //! Every non-global buffer is allocated (fresh, uninitialised) at the start of each
 //! iteration of its *allocation site*, computed by [`LoopTree::alloc_sites`] from the
@@ -122,6 +131,10 @@ pub enum BufferRole {
     Output,
     /// A temporary (staging copies, accumulators, intermediate results).
     Temp,
+    /// A global buffer that the tree's *prepare* statements compute from the inputs (a weight
+    /// packed into the layout the schedule reads). See "Prepare statements" in the module
+    /// documentation.
+    Prepared,
 }
 
 /// An array the kernel reads or writes.
@@ -322,6 +335,37 @@ impl LoopTree {
             .collect();
         ins.sort();
         ins.into_iter().map(|(_, b)| b).collect()
+    }
+
+    /// The prepared buffers (role [`BufferRole::Prepared`]) in declaration order: the
+    /// arguments after the output.
+    pub fn prepared(&self) -> Vec<BufferId> {
+        (0..self.buffers.len())
+            .filter(|&i| self.buffers[i].role == BufferRole::Prepared)
+            .map(|i| BufferId(i as u32))
+            .collect()
+    }
+
+    /// The number of leading top-level statements that are prepare statements (see the
+    /// module documentation): each stores at least once, and only into prepared buffers.
+    pub fn prepare_len(&self) -> usize {
+        self.body
+            .iter()
+            .take_while(|s| {
+                let mut stores = 0;
+                let mut only_prepared = true;
+                walk::Walk::run(std::slice::from_ref(*s), &mut |_, st, _| {
+                    if let Stmt::Store(store) = st {
+                        stores += 1;
+                        only_prepared &= self
+                            .buffers
+                            .get(store.buffer.index())
+                            .is_some_and(|b| b.role == BufferRole::Prepared);
+                    }
+                });
+                stores > 0 && only_prepared
+            })
+            .count()
     }
 
     /// The output buffer, if there is one.

@@ -168,6 +168,7 @@ impl fmt::Display for LoopTree {
                 BufferRole::Input(i) => format!(" input {i}"),
                 BufferRole::Output => " output".to_string(),
                 BufferRole::Temp => String::new(),
+                BufferRole::Prepared => " prepared".to_string(),
             };
             let _ = writeln!(
                 out,

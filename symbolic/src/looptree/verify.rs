@@ -18,6 +18,8 @@ struct Ctx<'a> {
     /// Outermost thread loops seen in the current kernel (outermost block loop).
     thread_nests: usize,
     output_written: bool,
+    /// Inside one of the tree's prepare statements.
+    in_prepare: bool,
 }
 
 impl LoopTree {
@@ -31,7 +33,9 @@ impl LoopTree {
     /// written and the output is written; the GPU nesting rules of the module documentation;
     /// barriers only inside a thread loop, not inside a parallel or vectorized loop nor under
     /// an `If` whose condition depends on a thread index; shared buffers only inside a block
-    /// loop and (GPU) local buffers only inside a thread loop; no parallel loop inside another.
+    /// loop and (GPU) local buffers only inside a thread loop; no parallel loop inside another;
+    /// prepared buffers are written only by the prepare statements, which read only inputs and
+    /// prepared buffers, and only in CPU trees.
     pub fn verify(&self) -> Result<()> {
         let nvars = self.exprs.num_vars();
         if let Some(v) = self.schedule_vars.iter().find(|v| v.index() >= nvars) {
@@ -49,8 +53,16 @@ impl LoopTree {
             guards: Vec::new(),
             thread_nests: 0,
             output_written: false,
+            in_prepare: false,
         };
-        ctx.stmts(&self.body)?;
+        let split = self.prepare_len();
+        if split > 0 && gpu {
+            return err("a GPU tree has prepare statements".into());
+        }
+        ctx.in_prepare = true;
+        ctx.stmts(&self.body[..split])?;
+        ctx.in_prepare = false;
+        ctx.stmts(&self.body[split..])?;
         if !ctx.output_written {
             return err("the output buffer is never written".into());
         }
@@ -67,7 +79,7 @@ impl LoopTree {
             match b.role {
                 BufferRole::Input(k) => inputs.push(k),
                 BufferRole::Output => outputs += 1,
-                BufferRole::Temp => {}
+                BufferRole::Temp | BufferRole::Prepared => {}
             }
             if b.role != BufferRole::Temp && b.scope != Scope::Global {
                 return err(format!("argument buffer `{}` must be global", b.name));
@@ -217,6 +229,28 @@ impl<'a> Ctx<'a> {
                         }
                         BufferRole::Output => self.output_written = true,
                         BufferRole::Temp => {}
+                        BufferRole::Prepared if !self.in_prepare => {
+                            return err(format!(
+                                "prepared `{}` is written outside the prepare statements",
+                                b.name
+                            ))
+                        }
+                        BufferRole::Prepared => {}
+                    }
+                    if self.in_prepare {
+                        let tree = self.tree;
+                        let bad = st.value.loads().into_iter().find(|(l, _)| {
+                            !matches!(
+                                tree.buffers.get(l.index()).map(|b| b.role),
+                                Some(BufferRole::Input(_) | BufferRole::Prepared)
+                            )
+                        });
+                        if let Some((l, _)) = bad {
+                            return err(format!(
+                                "prepare statement reads `{}`, which is not an input",
+                                tree.buffer(l).name
+                            ));
+                        }
                     }
                     if self.gpu && !self.in_kind(LoopKind::is_thread) {
                         return err(format!(

@@ -34,7 +34,11 @@ pub(super) struct Pack {
     index: Vec<IndexExpr>,
     name: String,
     global: BufferId,
+    /// `<T>.pack` (per thread, refilled every `R0` step), or `<T>.packed` when prepared.
     pub local: BufferId,
+    /// Prepared ahead of the calls: the positions (in the plan's reduction tiles) of the
+    /// reduction axes the operand reads, whose `R0` steps index the blocks of `<T>.packed`.
+    pub prepared: Option<Vec<usize>>,
     /// The dimension of the operand indexed by the vectorized axis.
     vdim: usize,
     /// Extents of the other (leading) indices, in order.
@@ -158,20 +162,57 @@ impl Plan<'_> {
         let v = self.sp.last().ok_or_else(|| err("no vector axis"))?;
         let shape = [&[v.levels[2]], &ext[..], &[v.levels[3]]].concat();
         let name = self.def.tensors[tensor].name.clone();
-        let local = b.buffer(&format!("{name}.pack"), Scope::Local, &shape);
+        let prepared = self.preparable(tensor, &index, vdim);
+        let local = match &prepared {
+            // `[S0_v·S1_v, R0_r…, block]`: every block the kernel reads, in its layout.
+            Some(read) => {
+                let blocks = mul(b.e(), v.levels[0], v.levels[1]);
+                let steps = read.iter().map(|&k| self.rd[k].levels[0]);
+                let full: Vec<ExprId> = std::iter::once(blocks).chain(steps).chain(shape).collect();
+                b.prepared(&format!("{name}.packed"), &full)
+            }
+            None => b.buffer(&format!("{name}.pack"), Scope::Local, &shape),
+        };
         Ok(Pack {
             tensor,
             index,
             name,
             global,
             local,
+            prepared,
             vdim,
             ext,
         })
     }
 
+    /// The reduction tiles read by a constant operand (a layer parameter) whose blocks do not
+    /// depend on any spatial axis but the vectorized one: then every block can be packed once,
+    /// ahead of the calls. `None` for other operands.
+    fn preparable(&self, tensor: TensorId, index: &[IndexExpr], vdim: usize) -> Option<Vec<usize>> {
+        if !self.def.tensors[tensor].constant {
+            return None;
+        }
+        let spatial = self.stage.spatial.len();
+        let lead = index.iter().enumerate().filter(|(d, _)| *d != vdim);
+        if lead
+            .clone()
+            .any(|(_, ix)| ix.terms.iter().any(|t| t.axis < spatial))
+        {
+            return None;
+        }
+        let read = |axis: AxisId| {
+            lead.clone()
+                .any(|(_, ix)| ix.terms.iter().any(|t| t.axis == axis))
+        };
+        Some(
+            (0..self.rd.len())
+                .filter(|&k| read(self.rd[k].axis))
+                .collect(),
+        )
+    }
+
     /// Copies the block of `pk` read by the `S2`/`R1`/`S3` loops at the tile `(s0, s1)` and
-    /// reduction step `r0`.
+    /// reduction step `r0` into `<T>.pack` (a no-op when `pk` is prepared).
     pub(super) fn fetch(
         &self,
         b: &mut TreeBuilder,
@@ -179,6 +220,65 @@ impl Plan<'_> {
         s0: &[ExprId],
         s1: &[ExprId],
         r0: &[ExprId],
+    ) -> Result<()> {
+        if pk.prepared.is_some() {
+            return Ok(());
+        }
+        self.copy_block(b, pk, s0, s1, r0, &[])
+    }
+
+    /// The prepare statement of a prepared `pk`: a parallel loop over the vector column blocks
+    /// and loops over the `R0` steps of the reduction axes it reads, each copying its block
+    /// into `<T>.packed`. Nothing when `pk` is packed in the kernel.
+    pub(super) fn prepare(&self, b: &mut TreeBuilder, pk: &Pack) -> Result<()> {
+        let Some(read) = &pk.prepared else {
+            return Ok(());
+        };
+        let v = self.sp.last().ok_or_else(|| err("no vector axis"))?;
+        let blocks = mul(b.e(), v.levels[0], v.levels[1]);
+        let mut res = Ok(());
+        b.loop_(
+            &format!("{}.block", pk.name),
+            blocks,
+            LoopKind::Parallel,
+            |b, vb| {
+                let specs: Vec<LoopSpec> = read
+                    .iter()
+                    .map(|&k| {
+                        let t = &self.rd[k];
+                        LoopSpec::new(format!("{}.0", t.name), t.levels[0], LoopKind::Serial)
+                    })
+                    .collect();
+                loop_nest(b, &specs, &mut |b, steps| {
+                    let zero = b.c(0.0);
+                    let s0 = vec![zero; self.sp.len()];
+                    let mut s1 = s0.clone();
+                    if let Some(last) = s1.last_mut() {
+                        *last = vb;
+                    }
+                    let mut r0 = vec![zero; self.rd.len()];
+                    for (&k, &r) in read.iter().zip(steps) {
+                        r0[k] = r;
+                    }
+                    let prefix = [&[vb], steps].concat();
+                    if let Err(e) = self.copy_block(b, pk, &s0, &s1, &r0, &prefix) {
+                        res = Err(e);
+                    }
+                });
+            },
+        );
+        res
+    }
+
+    /// Copies the block at `(s0, s1, r0)` into `pk.local` at `[prefix…, block index]`.
+    fn copy_block(
+        &self,
+        b: &mut TreeBuilder,
+        pk: &Pack,
+        s0: &[ExprId],
+        s1: &[ExprId],
+        r0: &[ExprId],
+        prefix: &[ExprId],
     ) -> Result<()> {
         let base = self.block_base(b, s0, s1, r0);
         let lead: Vec<IndexExpr> = pk.lead().cloned().collect();
@@ -231,7 +331,7 @@ impl Plan<'_> {
             let col = mul(b.e(), p2, v.levels[3]);
             let col = add(b.e(), col, p3);
             g.insert(pk.vdim, add(b.e(), vbase, col));
-            let at = [&[p2], mid, &[p3]].concat();
+            let at = [prefix, &[p2], mid, &[p3]].concat();
             let value = match &self.pad {
                 Some(pad) => pad.packed_value(b, pk.global, &pk.index, &g),
                 None => Value::load(pk.global, &g),
@@ -242,18 +342,28 @@ impl Plan<'_> {
     }
 
     /// The micro-kernel's load of `pk` at the register-tile point `(s2, s3)` and reduction
-    /// offset `r1`.
+    /// offset `r1` of the block `(s0, s1, r0)`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn packed_load(
         &self,
         b: &mut TreeBuilder,
         pk: &Pack,
+        (s0, s1): (&[ExprId], &[ExprId]),
         s2: &[ExprId],
         s3: &[ExprId],
+        r0: &[ExprId],
         r1: &[ExprId],
     ) -> Result<Value> {
         let local = self.block_offsets(b, s2, s3, r1);
         let n = s2.len();
-        let mut idx = vec![s2[n - 1]];
+        let mut idx = Vec::new();
+        if let Some(read) = &pk.prepared {
+            let v = self.sp.last().ok_or_else(|| err("no vector axis"))?;
+            let vb = mul(b.e(), s0[n - 1], v.levels[1]);
+            idx.push(add(b.e(), vb, s1[n - 1]));
+            idx.extend(read.iter().map(|&k| r0[k]));
+        }
+        idx.push(s2[n - 1]);
         for ix in pk.lead() {
             let s = self.shift(b, ix);
             idx.push(block_index(b, ix, &local, s)?);

@@ -452,6 +452,9 @@ impl Plan<'_> {
         } else {
             None
         };
+        if let Some(pk) = &pack {
+            self.prepare(&mut b, pk)?;
+        }
         let n0 = product(b.e(), &self.level(0));
         let fused: Vec<String> = self.sp.iter().map(|s| format!("{}.0", s.name)).collect();
         let fused = if fused.is_empty() {
@@ -526,7 +529,7 @@ impl Plan<'_> {
                         None,
                         &mut |b, tensor, index, pad| match (&pack, &staged) {
                             (Some(pk), _) if pk.tensor == tensor => {
-                                self.packed_load(b, pk, s2, s3, r1)
+                                self.packed_load(b, pk, (&s0, s1), s2, s3, r0, r1)
                             }
                             (_, Some(st)) if st.tensor == tensor => {
                                 self.staged_load(b, st, s2, s3, &r)

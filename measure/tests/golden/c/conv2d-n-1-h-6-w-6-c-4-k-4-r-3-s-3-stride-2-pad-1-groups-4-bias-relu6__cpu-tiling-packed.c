@@ -4,7 +4,7 @@
  * weight: f32[3, 3, 4], args[1]
  * bias: f32[4], args[2]
  * conv2d: f32[1, 3, 3, 4], args[3]
- * weight.pack: f32[1, 1, 3, 1], local temporary
+ * weight.packed: f32[4, 3, 1, 1, 1, 3, 1], args[4], prepared
  * conv2d.local: f32[1, 1, 1, 1, 1, 1], local temporary
  */
 #include <omp.h>
@@ -160,14 +160,27 @@ static inline v8f tg_vrsqrt(v8f x) {
     return x;
 }
 
+void kernel_prepare(float *const *args) {
+    const float *restrict weight = args[1];
+    float *restrict weight_packed = args[4];
+    #pragma omp parallel for
+    for (long weight_block = 0; weight_block < 4; ++weight_block) {
+        for (long r_0 = 0; r_0 < 3; ++r_0) {
+            for (long weight_p1_ = 0; weight_p1_ < 3; ++weight_p1_) {
+                weight_packed[weight_block * 9 + r_0 * 3 + weight_p1_] = weight[weight_block + r_0 * 12 + weight_p1_ * 4];
+            }
+        }
+    }
+}
+
 void kernel(float *const *args) {
     const float *restrict data = args[0];
     const float *restrict weight = args[1];
     const float *restrict bias = args[2];
     float *restrict conv2d = args[3];
+    const float *restrict weight_packed = args[4];
     #pragma omp parallel for
     for (long p_0_q_0_g_0 = 0; p_0_q_0_g_0 < 6; ++p_0_q_0_g_0) {
-        float weight_pack[3] __attribute__((aligned(64)));
         float conv2d_local[1] __attribute__((aligned(64)));
         for (long q_1 = 0; q_1 < 3; ++q_1) {
             for (long g_1 = 0; g_1 < 2; ++g_1) {
@@ -175,12 +188,8 @@ void kernel(float *const *args) {
                 #pragma GCC unroll 3
                 for (long r_0 = 0; r_0 < 3; ++r_0) {
                     #pragma GCC unroll 3
-                    for (long weight_p1_ = 0; weight_p1_ < 3; ++weight_p1_) {
-                        weight_pack[weight_p1_] = weight[g_1 + r_0 * 12 + weight_p1_ * 4 + p_0_q_0_g_0 % 2 * 2];
-                    }
-                    #pragma GCC unroll 3
                     for (long s_1 = 0; s_1 < 3; ++s_1) {
-                        conv2d_local[0] += (0 <= r_0 + p_0_q_0_g_0 / 2 * 2 - 1 && 0 <= q_1 * 2 + s_1 - 1 ? data[q_1 * 8 + g_1 + r_0 * 24 + s_1 * 4 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 48 - 28] : 0.0f) * weight_pack[s_1];
+                        conv2d_local[0] += (0 <= r_0 + p_0_q_0_g_0 / 2 * 2 - 1 && 0 <= q_1 * 2 + s_1 - 1 ? data[r_0 * 24 + q_1 * 8 + g_1 + s_1 * 4 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 48 - 28] : 0.0f) * weight_packed[r_0 * 3 + g_1 * 9 + s_1 + p_0_q_0_g_0 % 2 * 18];
                     }
                 }
                 conv2d[q_1 * 4 + g_1 + p_0_q_0_g_0 % 2 * 2 + p_0_q_0_g_0 / 2 * 12] = fminf(fmaxf(conv2d_local[0] + bias[g_1 + p_0_q_0_g_0 % 2 * 2], 0.0f), 6.0f);

@@ -4,7 +4,7 @@
  * weight: f32[3, 3, 4, 6], args[1]
  * bias: f32[6], args[2]
  * conv2d: f32[2, 7, 6, 6], args[3]
- * weight.pack: f32[1, 3, 1, 2, 6], local temporary
+ * weight.packed: f32[1, 2, 1, 3, 1, 3, 1, 2, 6], args[4], prepared
  * conv2d.local: f32[1, 1, 1, 1, 1, 7, 2, 6], local temporary
  */
 #include <omp.h>
@@ -160,14 +160,31 @@ static inline v8f tg_vrsqrt(v8f x) {
     return x;
 }
 
+void kernel_prepare(float *const *args) {
+    const float *restrict weight = args[1];
+    float *restrict weight_packed = args[4];
+    for (long rc_0 = 0; rc_0 < 2; ++rc_0) {
+        for (long s_0 = 0; s_0 < 3; ++s_0) {
+            for (long weight_p0_ = 0; weight_p0_ < 3; ++weight_p0_) {
+                for (long weight_p2_ = 0; weight_p2_ < 2; ++weight_p2_) {
+                    #pragma GCC ivdep
+                    for (long weight_p3 = 0; weight_p3 < 6; ++weight_p3) {
+                        weight_packed[rc_0 * 108 + s_0 * 36 + weight_p0_ * 12 + weight_p2_ * 6 + weight_p3] = weight[rc_0 * 12 + s_0 * 24 + weight_p0_ * 72 + weight_p2_ * 6 + weight_p3];
+                    }
+                }
+            }
+        }
+    }
+}
+
 void kernel(float *const *args) {
     const float *restrict data = args[0];
     const float *restrict weight = args[1];
     const float *restrict bias = args[2];
     float *restrict conv2d = args[3];
+    const float *restrict weight_packed = args[4];
     #pragma omp parallel for
     for (long n_0_p_0_q_0_k_0 = 0; n_0_p_0_q_0_k_0 < 6; ++n_0_p_0_q_0_k_0) {
-        float weight_pack[36] __attribute__((aligned(64)));
         float conv2d_local[84] __attribute__((aligned(64)));
         #pragma GCC unroll 7
         for (long p_3 = 0; p_3 < 7; ++p_3) {
@@ -181,15 +198,6 @@ void kernel(float *const *args) {
         }
         for (long rc_0 = 0; rc_0 < 2; ++rc_0) {
             for (long s_0 = 0; s_0 < 3; ++s_0) {
-                for (long weight_p0_ = 0; weight_p0_ < 3; ++weight_p0_) {
-                    #pragma GCC unroll 2
-                    for (long weight_p2_ = 0; weight_p2_ < 2; ++weight_p2_) {
-                        #pragma GCC ivdep
-                        for (long weight_p3 = 0; weight_p3 < 6; ++weight_p3) {
-                            weight_pack[weight_p0_ * 12 + weight_p2_ * 6 + weight_p3] = weight[rc_0 * 12 + s_0 * 24 + weight_p0_ * 72 + weight_p2_ * 6 + weight_p3];
-                        }
-                    }
-                }
                 for (long rc_1 = 0; rc_1 < 2; ++rc_1) {
                     for (long r_1 = 0; r_1 < 3; ++r_1) {
                         #pragma GCC unroll 7
@@ -198,7 +206,7 @@ void kernel(float *const *args) {
                             for (long q_3 = 0; q_3 < 2; ++q_3) {
                                 #pragma GCC ivdep
                                 for (long k_3 = 0; k_3 < 6; ++k_3) {
-                                    conv2d_local[p_3 * 12 + q_3 * 6 + k_3] += (0 <= p_3 + r_1 - 1 && p_3 + r_1 - 1 < 7 && 0 <= q_3 + s_0 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 && q_3 + s_0 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 < 6 ? data[p_3 * 24 + q_3 * 4 + rc_0 * 2 + s_0 * 4 + rc_1 + r_1 * 24 + n_0_p_0_q_0_k_0 % 3 * 8 + n_0_p_0_q_0_k_0 / 3 * 168 - 28] : 0.0f) * weight_pack[k_3 + rc_1 * 6 + r_1 * 12];
+                                    conv2d_local[p_3 * 12 + q_3 * 6 + k_3] += (0 <= p_3 + r_1 - 1 && p_3 + r_1 - 1 < 7 && 0 <= s_0 + q_3 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 && s_0 + q_3 + n_0_p_0_q_0_k_0 % 3 * 2 - 1 < 6 ? data[rc_0 * 2 + s_0 * 4 + p_3 * 24 + q_3 * 4 + rc_1 + r_1 * 24 + n_0_p_0_q_0_k_0 % 3 * 8 + n_0_p_0_q_0_k_0 / 3 * 168 - 28] : 0.0f) * weight_packed[rc_0 * 108 + s_0 * 36 + k_3 + rc_1 * 6 + r_1 * 12];
                                 }
                             }
                         }

@@ -3,7 +3,7 @@
  * A: f32[12, 9], args[0]
  * B: f32[9, 7], args[1]
  * matmul: f32[12, 7], args[2]
- * B.pack: f32[1, 3, 7], local temporary
+ * B.packed: f32[1, 3, 1, 3, 7], args[3], prepared
  * matmul.local: f32[1, 1, 4, 7], local temporary
  */
 #include <omp.h>
@@ -159,13 +159,26 @@ static inline v8f tg_vrsqrt(v8f x) {
     return x;
 }
 
+void kernel_prepare(float *const *args) {
+    const float *restrict B = args[1];
+    float *restrict B_packed = args[3];
+    for (long k_0 = 0; k_0 < 3; ++k_0) {
+        for (long B_p0_ = 0; B_p0_ < 3; ++B_p0_) {
+            #pragma GCC ivdep
+            for (long B_p3 = 0; B_p3 < 7; ++B_p3) {
+                B_packed[k_0 * 21 + B_p0_ * 7 + B_p3] = B[k_0 * 21 + B_p0_ * 7 + B_p3];
+            }
+        }
+    }
+}
+
 void kernel(float *const *args) {
     const float *restrict A = args[0];
     const float *restrict B = args[1];
     float *restrict matmul = args[2];
+    const float *restrict B_packed = args[3];
     #pragma omp parallel for
     for (long i_0_j_0 = 0; i_0_j_0 < 3; ++i_0_j_0) {
-        float B_pack[21] __attribute__((aligned(64)));
         float matmul_local[28] __attribute__((aligned(64)));
         #pragma GCC unroll 4
         for (long i_3 = 0; i_3 < 4; ++i_3) {
@@ -175,18 +188,12 @@ void kernel(float *const *args) {
             }
         }
         for (long k_0 = 0; k_0 < 3; ++k_0) {
-            for (long B_p0_ = 0; B_p0_ < 3; ++B_p0_) {
-                #pragma GCC ivdep
-                for (long B_p3 = 0; B_p3 < 7; ++B_p3) {
-                    B_pack[B_p0_ * 7 + B_p3] = B[k_0 * 21 + B_p0_ * 7 + B_p3];
-                }
-            }
             for (long k_1 = 0; k_1 < 3; ++k_1) {
                 #pragma GCC unroll 4
                 for (long i_3 = 0; i_3 < 4; ++i_3) {
                     #pragma GCC ivdep
                     for (long j_3 = 0; j_3 < 7; ++j_3) {
-                        matmul_local[i_3 * 7 + j_3] += A[i_0_j_0 * 36 + i_3 * 9 + k_0 * 3 + k_1] * B_pack[j_3 + k_1 * 7];
+                        matmul_local[i_3 * 7 + j_3] += A[k_0 * 3 + i_0_j_0 * 36 + i_3 * 9 + k_1] * B_packed[k_0 * 21 + j_3 + k_1 * 7];
                     }
                 }
             }

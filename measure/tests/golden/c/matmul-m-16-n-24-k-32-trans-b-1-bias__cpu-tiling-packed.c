@@ -4,7 +4,7 @@
  * B: f32[24, 32], args[1]
  * bias: f32[24], args[2]
  * matmul: f32[16, 24], args[3]
- * B.pack: f32[1, 32, 24], local temporary
+ * B.packed: f32[1, 1, 1, 32, 24], args[4], prepared
  * matmul.local: f32[2, 1, 4, 24], local temporary
  */
 #include <omp.h>
@@ -160,14 +160,24 @@ static inline v8f tg_vrsqrt(v8f x) {
     return x;
 }
 
+void kernel_prepare(float *const *args) {
+    const float *restrict B = args[1];
+    float *restrict B_packed = args[4];
+    for (long B_p3 = 0; B_p3 < 24; ++B_p3) {
+        for (long B_p0_ = 0; B_p0_ < 32; ++B_p0_) {
+            B_packed[B_p3 + B_p0_ * 24] = B[B_p3 * 32 + B_p0_];
+        }
+    }
+}
+
 void kernel(float *const *args) {
     const float *restrict A = args[0];
     const float *restrict B = args[1];
     const float *restrict bias = args[2];
     float *restrict matmul = args[3];
+    const float *restrict B_packed = args[4];
     #pragma omp parallel for
     for (long i_0_j_0 = 0; i_0_j_0 < 2; ++i_0_j_0) {
-        float B_pack[768] __attribute__((aligned(64)));
         float matmul_local[192] __attribute__((aligned(64)));
         for (long i_2 = 0; i_2 < 2; ++i_2) {
             {
@@ -183,11 +193,6 @@ void kernel(float *const *args) {
                 tg_store(&matmul_local[i_2 * 96 + 72], tg_splat(0.0f));
                 tg_store(&matmul_local[i_2 * 96 + 80], tg_splat(0.0f));
                 tg_store(&matmul_local[i_2 * 96 + 88], tg_splat(0.0f));
-            }
-        }
-        for (long B_p3 = 0; B_p3 < 24; ++B_p3) {
-            for (long B_p0_ = 0; B_p0_ < 32; ++B_p0_) {
-                B_pack[B_p3 + B_p0_ * 24] = B[B_p3 * 32 + B_p0_];
             }
         }
         for (long i_2 = 0; i_2 < 2; ++i_2) {
@@ -207,21 +212,21 @@ void kernel(float *const *args) {
                 for (long k_1 = 0; k_1 < 32; ++k_1) {
                     {
                         const v8f tg_r0 = tg_splat(A[i_0_j_0 * 256 + i_2 * 128 + k_1]);
-                        tg_acc0 += tg_r0 * tg_load(&B_pack[k_1 * 24]);
-                        tg_acc1 += tg_r0 * tg_load(&B_pack[k_1 * 24 + 8]);
-                        tg_acc2 += tg_r0 * tg_load(&B_pack[k_1 * 24 + 16]);
+                        tg_acc0 += tg_r0 * tg_load(&B_packed[k_1 * 24]);
+                        tg_acc1 += tg_r0 * tg_load(&B_packed[k_1 * 24 + 8]);
+                        tg_acc2 += tg_r0 * tg_load(&B_packed[k_1 * 24 + 16]);
                         const v8f tg_r1 = tg_splat(A[i_0_j_0 * 256 + i_2 * 128 + k_1 + 32]);
-                        tg_acc3 += tg_r1 * tg_load(&B_pack[k_1 * 24]);
-                        tg_acc4 += tg_r1 * tg_load(&B_pack[k_1 * 24 + 8]);
-                        tg_acc5 += tg_r1 * tg_load(&B_pack[k_1 * 24 + 16]);
+                        tg_acc3 += tg_r1 * tg_load(&B_packed[k_1 * 24]);
+                        tg_acc4 += tg_r1 * tg_load(&B_packed[k_1 * 24 + 8]);
+                        tg_acc5 += tg_r1 * tg_load(&B_packed[k_1 * 24 + 16]);
                         const v8f tg_r2 = tg_splat(A[i_0_j_0 * 256 + i_2 * 128 + k_1 + 64]);
-                        tg_acc6 += tg_r2 * tg_load(&B_pack[k_1 * 24]);
-                        tg_acc7 += tg_r2 * tg_load(&B_pack[k_1 * 24 + 8]);
-                        tg_acc8 += tg_r2 * tg_load(&B_pack[k_1 * 24 + 16]);
+                        tg_acc6 += tg_r2 * tg_load(&B_packed[k_1 * 24]);
+                        tg_acc7 += tg_r2 * tg_load(&B_packed[k_1 * 24 + 8]);
+                        tg_acc8 += tg_r2 * tg_load(&B_packed[k_1 * 24 + 16]);
                         const v8f tg_r3 = tg_splat(A[i_0_j_0 * 256 + i_2 * 128 + k_1 + 96]);
-                        tg_acc9 += tg_r3 * tg_load(&B_pack[k_1 * 24]);
-                        tg_acc10 += tg_r3 * tg_load(&B_pack[k_1 * 24 + 8]);
-                        tg_acc11 += tg_r3 * tg_load(&B_pack[k_1 * 24 + 16]);
+                        tg_acc9 += tg_r3 * tg_load(&B_packed[k_1 * 24]);
+                        tg_acc10 += tg_r3 * tg_load(&B_packed[k_1 * 24 + 8]);
+                        tg_acc11 += tg_r3 * tg_load(&B_packed[k_1 * 24 + 16]);
                     }
                 }
                 tg_store(&matmul_local[i_2 * 96], tg_acc0);

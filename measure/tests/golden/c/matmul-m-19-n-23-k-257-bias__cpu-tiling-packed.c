@@ -4,7 +4,7 @@
  * B: f32[257, 23], args[1]
  * bias: f32[23], args[2]
  * matmul: f32[19, 23], args[3]
- * B.pack: f32[1, 1, 1], local temporary
+ * B.packed: f32[23, 257, 1, 1, 1], args[4], prepared
  * matmul.local: f32[1, 1, 19, 1], local temporary
  */
 #include <omp.h>
@@ -160,24 +160,34 @@ static inline v8f tg_vrsqrt(v8f x) {
     return x;
 }
 
+void kernel_prepare(float *const *args) {
+    const float *restrict B = args[1];
+    float *restrict B_packed = args[4];
+    #pragma omp parallel for
+    for (long B_block = 0; B_block < 23; ++B_block) {
+        for (long k_0 = 0; k_0 < 257; ++k_0) {
+            B_packed[B_block * 257 + k_0] = B[B_block + k_0 * 23];
+        }
+    }
+}
+
 void kernel(float *const *args) {
     const float *restrict A = args[0];
     const float *restrict B = args[1];
     const float *restrict bias = args[2];
     float *restrict matmul = args[3];
+    const float *restrict B_packed = args[4];
     #pragma omp parallel for
     for (long i_0_j_0 = 0; i_0_j_0 < 23; ++i_0_j_0) {
-        float B_pack[1] __attribute__((aligned(64)));
         float matmul_local[19] __attribute__((aligned(64)));
         #pragma GCC unroll 19
         for (long i_3 = 0; i_3 < 19; ++i_3) {
             matmul_local[i_3] = 0.0f;
         }
         for (long k_0 = 0; k_0 < 257; ++k_0) {
-            B_pack[0] = B[i_0_j_0 + k_0 * 23];
             #pragma GCC unroll 19
             for (long i_3 = 0; i_3 < 19; ++i_3) {
-                matmul_local[i_3] += A[i_3 * 257 + k_0] * B_pack[0];
+                matmul_local[i_3] += A[k_0 + i_3 * 257] * B_packed[k_0 + i_0_j_0 * 257];
             }
         }
         #pragma GCC unroll 19

@@ -4,7 +4,7 @@
  * B: f32[257, 23], args[1]
  * bias: f32[23], args[2]
  * matmul: f32[19, 23], args[3]
- * B.pack: f32[3, 8, 8], local temporary
+ * B.packed: f32[1, 34, 3, 8, 8], args[4], prepared
  * matmul.local: f32[1, 3, 10, 8], local temporary
  */
 #include <omp.h>
@@ -160,14 +160,29 @@ static inline v8f tg_vrsqrt(v8f x) {
     return x;
 }
 
+void kernel_prepare(float *const *args) {
+    const float *restrict B = args[1];
+    float *restrict B_packed = args[4];
+    for (long k_0 = 0; k_0 < 34; ++k_0) {
+        for (long B_p2 = 0; B_p2 < 3; ++B_p2) {
+            for (long B_p0_ = 0; B_p0_ < 8; ++B_p0_) {
+                #pragma GCC ivdep
+                for (long B_p3 = 0; B_p3 < 8; ++B_p3) {
+                    B_packed[k_0 * 192 + B_p2 * 64 + B_p0_ * 8 + B_p3] = (k_0 * 8 + B_p0_ < 257 ? B[tg_imin(k_0 * 8 + B_p0_, 256) * 23 + tg_imin(B_p2 * 8 + B_p3, 22)] : 0.0f);
+                }
+            }
+        }
+    }
+}
+
 void kernel(float *const *args) {
     const float *restrict A = args[0];
     const float *restrict B = args[1];
     const float *restrict bias = args[2];
     float *restrict matmul = args[3];
+    const float *restrict B_packed = args[4];
     #pragma omp parallel for
     for (long i_0_j_0 = 0; i_0_j_0 < 2; ++i_0_j_0) {
-        float B_pack[192] __attribute__((aligned(64)));
         float matmul_local[240] __attribute__((aligned(64)));
         for (long j_2 = 0; j_2 < 3; ++j_2) {
             {
@@ -184,16 +199,6 @@ void kernel(float *const *args) {
             }
         }
         for (long k_0 = 0; k_0 < 34; ++k_0) {
-            #pragma GCC unroll 3
-            for (long B_p2 = 0; B_p2 < 3; ++B_p2) {
-                #pragma GCC unroll 8
-                for (long B_p0_ = 0; B_p0_ < 8; ++B_p0_) {
-                    #pragma GCC ivdep
-                    for (long B_p3 = 0; B_p3 < 8; ++B_p3) {
-                        B_pack[B_p2 * 64 + B_p0_ * 8 + B_p3] = (k_0 * 8 + B_p0_ < 257 ? B[tg_imin(k_0 * 8 + B_p0_, 256) * 23 + tg_imin(B_p2 * 8 + B_p3, 22)] : 0.0f);
-                    }
-                }
-            }
             for (long j_2 = 0; j_2 < 3; ++j_2) {
                 {
                     v8f tg_acc0 = tg_load(&matmul_local[j_2 * 80]);
@@ -209,25 +214,25 @@ void kernel(float *const *args) {
                     for (long k_1 = 0; k_1 < 8; ++k_1) {
                         {
                             const v8f tg_r0 = tg_splat(A[tg_imin(i_0_j_0 * 10, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc0 += tg_r0 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc0 += tg_r0 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                             const v8f tg_r1 = tg_splat(A[tg_imin(i_0_j_0 * 10 + 1, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc1 += tg_r1 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc1 += tg_r1 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                             const v8f tg_r2 = tg_splat(A[tg_imin(i_0_j_0 * 10 + 2, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc2 += tg_r2 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc2 += tg_r2 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                             const v8f tg_r3 = tg_splat(A[tg_imin(i_0_j_0 * 10 + 3, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc3 += tg_r3 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc3 += tg_r3 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                             const v8f tg_r4 = tg_splat(A[tg_imin(i_0_j_0 * 10 + 4, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc4 += tg_r4 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc4 += tg_r4 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                             const v8f tg_r5 = tg_splat(A[tg_imin(i_0_j_0 * 10 + 5, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc5 += tg_r5 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc5 += tg_r5 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                             const v8f tg_r6 = tg_splat(A[tg_imin(i_0_j_0 * 10 + 6, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc6 += tg_r6 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc6 += tg_r6 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                             const v8f tg_r7 = tg_splat(A[tg_imin(i_0_j_0 * 10 + 7, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc7 += tg_r7 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc7 += tg_r7 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                             const v8f tg_r8 = tg_splat(A[tg_imin(i_0_j_0 * 10 + 8, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc8 += tg_r8 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc8 += tg_r8 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                             const v8f tg_r9 = tg_splat(A[tg_imin(i_0_j_0 * 10 + 9, 18) * 257 + tg_imin(k_0 * 8 + k_1, 256)]);
-                            tg_acc9 += tg_r9 * tg_load(&B_pack[j_2 * 64 + k_1 * 8]);
+                            tg_acc9 += tg_r9 * tg_load(&B_packed[k_0 * 192 + j_2 * 64 + k_1 * 8]);
                         }
                     }
                     tg_store(&matmul_local[j_2 * 80], tg_acc0);

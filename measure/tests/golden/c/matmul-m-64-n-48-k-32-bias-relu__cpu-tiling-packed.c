@@ -4,7 +4,7 @@
  * B: f32[32, 48], args[1]
  * bias: f32[48], args[2]
  * matmul: f32[64, 48], args[3]
- * B.pack: f32[1, 4, 16], local temporary
+ * B.packed: f32[3, 8, 1, 4, 16], args[4], prepared
  * matmul.local: f32[4, 1, 4, 16], local temporary
  */
 #include <omp.h>
@@ -160,14 +160,30 @@ static inline v8f tg_vrsqrt(v8f x) {
     return x;
 }
 
+void kernel_prepare(float *const *args) {
+    const float *restrict B = args[1];
+    float *restrict B_packed = args[4];
+    #pragma omp parallel for
+    for (long B_block = 0; B_block < 3; ++B_block) {
+        for (long k_0 = 0; k_0 < 8; ++k_0) {
+            for (long B_p0_ = 0; B_p0_ < 4; ++B_p0_) {
+                #pragma GCC unroll 2
+                for (long B_p3 = 0; B_p3 < 16; B_p3 += 8) {
+                    tg_store(&B_packed[B_block * 512 + k_0 * 64 + B_p0_ * 16 + B_p3], tg_load(&B[B_block * 16 + k_0 * 192 + B_p0_ * 48 + B_p3]));
+                }
+            }
+        }
+    }
+}
+
 void kernel(float *const *args) {
     const float *restrict A = args[0];
     const float *restrict B = args[1];
     const float *restrict bias = args[2];
     float *restrict matmul = args[3];
+    const float *restrict B_packed = args[4];
     #pragma omp parallel for
     for (long i_0_j_0 = 0; i_0_j_0 < 12; ++i_0_j_0) {
-        float B_pack[64] __attribute__((aligned(64)));
         float matmul_local[256] __attribute__((aligned(64)));
         for (long i_2 = 0; i_2 < 4; ++i_2) {
             {
@@ -182,24 +198,6 @@ void kernel(float *const *args) {
             }
         }
         for (long k_0 = 0; k_0 < 8; ++k_0) {
-            {
-                const v8f tg_r0 = tg_load(&B[k_0 * 192 + i_0_j_0 % 3 * 16]);
-                tg_store(&B_pack[0], tg_r0);
-                const v8f tg_r1 = tg_load(&B[k_0 * 192 + i_0_j_0 % 3 * 16 + 8]);
-                tg_store(&B_pack[8], tg_r1);
-                const v8f tg_r2 = tg_load(&B[k_0 * 192 + i_0_j_0 % 3 * 16 + 48]);
-                tg_store(&B_pack[16], tg_r2);
-                const v8f tg_r3 = tg_load(&B[k_0 * 192 + i_0_j_0 % 3 * 16 + 56]);
-                tg_store(&B_pack[24], tg_r3);
-                const v8f tg_r4 = tg_load(&B[k_0 * 192 + i_0_j_0 % 3 * 16 + 96]);
-                tg_store(&B_pack[32], tg_r4);
-                const v8f tg_r5 = tg_load(&B[k_0 * 192 + i_0_j_0 % 3 * 16 + 104]);
-                tg_store(&B_pack[40], tg_r5);
-                const v8f tg_r6 = tg_load(&B[k_0 * 192 + i_0_j_0 % 3 * 16 + 144]);
-                tg_store(&B_pack[48], tg_r6);
-                const v8f tg_r7 = tg_load(&B[k_0 * 192 + i_0_j_0 % 3 * 16 + 152]);
-                tg_store(&B_pack[56], tg_r7);
-            }
             for (long i_2 = 0; i_2 < 4; ++i_2) {
                 {
                     v8f tg_acc0 = tg_load(&matmul_local[i_2 * 64]);
@@ -212,18 +210,18 @@ void kernel(float *const *args) {
                     v8f tg_acc7 = tg_load(&matmul_local[i_2 * 64 + 56]);
                     for (long k_1 = 0; k_1 < 4; ++k_1) {
                         {
-                            const v8f tg_r0 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512]);
-                            tg_acc0 += tg_r0 * tg_load(&B_pack[k_1 * 16]);
-                            tg_acc1 += tg_r0 * tg_load(&B_pack[k_1 * 16 + 8]);
-                            const v8f tg_r1 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 32]);
-                            tg_acc2 += tg_r1 * tg_load(&B_pack[k_1 * 16]);
-                            tg_acc3 += tg_r1 * tg_load(&B_pack[k_1 * 16 + 8]);
-                            const v8f tg_r2 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 64]);
-                            tg_acc4 += tg_r2 * tg_load(&B_pack[k_1 * 16]);
-                            tg_acc5 += tg_r2 * tg_load(&B_pack[k_1 * 16 + 8]);
-                            const v8f tg_r3 = tg_splat(A[i_2 * 128 + k_0 * 4 + k_1 + i_0_j_0 / 3 * 512 + 96]);
-                            tg_acc6 += tg_r3 * tg_load(&B_pack[k_1 * 16]);
-                            tg_acc7 += tg_r3 * tg_load(&B_pack[k_1 * 16 + 8]);
+                            const v8f tg_r0 = tg_splat(A[k_0 * 4 + i_2 * 128 + k_1 + i_0_j_0 / 3 * 512]);
+                            tg_acc0 += tg_r0 * tg_load(&B_packed[k_0 * 64 + k_1 * 16 + i_0_j_0 % 3 * 512]);
+                            tg_acc1 += tg_r0 * tg_load(&B_packed[k_0 * 64 + k_1 * 16 + i_0_j_0 % 3 * 512 + 8]);
+                            const v8f tg_r1 = tg_splat(A[k_0 * 4 + i_2 * 128 + k_1 + i_0_j_0 / 3 * 512 + 32]);
+                            tg_acc2 += tg_r1 * tg_load(&B_packed[k_0 * 64 + k_1 * 16 + i_0_j_0 % 3 * 512]);
+                            tg_acc3 += tg_r1 * tg_load(&B_packed[k_0 * 64 + k_1 * 16 + i_0_j_0 % 3 * 512 + 8]);
+                            const v8f tg_r2 = tg_splat(A[k_0 * 4 + i_2 * 128 + k_1 + i_0_j_0 / 3 * 512 + 64]);
+                            tg_acc4 += tg_r2 * tg_load(&B_packed[k_0 * 64 + k_1 * 16 + i_0_j_0 % 3 * 512]);
+                            tg_acc5 += tg_r2 * tg_load(&B_packed[k_0 * 64 + k_1 * 16 + i_0_j_0 % 3 * 512 + 8]);
+                            const v8f tg_r3 = tg_splat(A[k_0 * 4 + i_2 * 128 + k_1 + i_0_j_0 / 3 * 512 + 96]);
+                            tg_acc6 += tg_r3 * tg_load(&B_packed[k_0 * 64 + k_1 * 16 + i_0_j_0 % 3 * 512]);
+                            tg_acc7 += tg_r3 * tg_load(&B_packed[k_0 * 64 + k_1 * 16 + i_0_j_0 % 3 * 512 + 8]);
                         }
                     }
                     tg_store(&matmul_local[i_2 * 64], tg_acc0);
