@@ -296,6 +296,10 @@ fn bad_input_exits_2_with_a_clear_message() {
         ),
         (&["report", "none.json"], "cannot read the report none.json"),
         (&["replay", "none.jsonl"], "cannot read the log none.jsonl"),
+        (
+            &["tune", "softmax(M=4,N=8)", "--sketch", "cpu-tiling/packed"],
+            "has no sketch cpu-tiling/packed",
+        ),
     ];
     for (args, want) in cases {
         let (_, err) = run_in(d, args, 2);
@@ -315,6 +319,44 @@ fn bad_input_exits_2_with_a_clear_message() {
     std::fs::write(d.join("x.json"), "{\"a\": 1}").unwrap();
     let (_, err) = run_in(d, &["report", "x.json"], 2);
     assert!(err.contains("x.json is not a tilegrad report"), "{err}");
+}
+
+#[test]
+fn tune_searches_only_the_sketches_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("packed.jsonl");
+    run_in(
+        d,
+        &[
+            "tune",
+            "matmul(M=8,N=16,K=8)",
+            "--target",
+            "cpu",
+            "--threads",
+            "1",
+            "--trials",
+            "3",
+            "--model",
+            "none",
+            "--sketch",
+            "cpu-tiling/packed",
+            "--log",
+            log.to_str().unwrap(),
+            "--quiet",
+        ],
+        0,
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let sketches: Vec<String> = text
+        .lines()
+        .map(|l| json(l)["sketch"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!sketches.is_empty(), "{text}");
+    assert!(
+        sketches.iter().all(|s| s == "cpu-tiling/packed"),
+        "{sketches:?}"
+    );
 }
 
 #[test]

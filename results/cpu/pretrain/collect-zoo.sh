@@ -7,6 +7,8 @@
 # of fold HELD (to score a model trained with `--held-out HELD/FOLDS` on workloads it never
 # saw). Uniform random legal picks (every sketch drawn alike), TRIALS (default 24) per
 # workload, 8 per round, seeds 600+line (train) or 700+line (eval).
+# SKETCHES (optional, e.g. `cpu-tiling/packed,cpu-tiling/padded`): only those sketches;
+# workloads with none of them are skipped.
 # Writes DIR/PASS/<line>.jsonl (DIR: $OUT, default .); TILEGRAD: the binary (a copy, so that
 # rebuilding during the pass cannot change it). Re-running skips finished workloads. Run it
 # on a machine doing nothing else.
@@ -26,7 +28,7 @@ print(h%int(sys.argv[2]))' "$w" "$folds")
   if [ "$mode" = train ]; then [ "$fold" = "$held" ] && continue; else [ "$fold" = "$held" ] || continue; fi
   [ -s "$out/$pass/$i.jsonl" ] && continue
   "$bin" tune "$w" --target cpu --trials "$trials" --per-round 8 --seed $((base+i)) \
-    --policy random --model none \
+    --policy random --model none ${SKETCHES:+--sketch "$SKETCHES"} \
     --log "$out/$pass/$i.jsonl" --db "$out/$pass/db.sqlite" --report "$out/$pass/$i.report.json" \
     --quiet > "$out/$pass/$i.out" 2>&1 < /dev/null || echo "$i failed: $w"
   echo "$i $(date +%T) $(wc -l < "$out/$pass/$i.jsonl") load $(cut -d' ' -f1-3 /proc/loadavg) $w"

@@ -78,6 +78,10 @@ pub struct TuneArgs {
     /// Stop after this many rounds in a row without a new best in any task.
     #[arg(long, value_name = "ROUNDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub early_stop: Option<u64>,
+    /// Search only these sketches (`--sketch A --sketch B` or `A,B`; see `tilegrad
+    /// sketches`); default: every sketch of each workload.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub sketch: Vec<String>,
     /// Search policy.
     #[arg(long, value_enum, default_value_t = Policy::Gradient)]
     pub policy: Policy,
@@ -151,6 +155,24 @@ pub fn tune_tasks(tasks: &[Task], target: &Target) -> anyhow::Result<Vec<TuneTas
         .collect()
 }
 
+/// Keeps only the sketches named in `ids`; a task left with none is [`BadInput`].
+fn only_sketches(tasks: &mut [TuneTask], ids: &[String]) -> anyhow::Result<()> {
+    for t in tasks {
+        let all: Vec<String> = t.sketches.iter().map(|s| s.id.clone()).collect();
+        t.sketches.retain(|s| ids.contains(&s.id));
+        if t.sketches.is_empty() {
+            return Err(BadInput(format!(
+                "`{}` has no sketch {} (its sketches: {})",
+                t.workload,
+                ids.join(" or "),
+                all.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Runs the command.
 pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let src = args.what.source();
@@ -204,7 +226,10 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let prior = prior_trials(&earlier, &tasks, &target);
     let remaining = budget.saturating_sub(prior);
 
-    let tune = tune_tasks(&tasks, &target)?;
+    let mut tune = tune_tasks(&tasks, &target)?;
+    if !args.sketch.is_empty() {
+        only_sketches(&mut tune, &args.sketch)?;
+    }
     let config = TunerConfig {
         max_trials: remaining,
         time_limit_s: args.time_limit,
