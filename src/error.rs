@@ -31,6 +31,9 @@ pub enum Error {
         /// What failed.
         msg: String,
     },
+    /// A target name that is malformed, or names hardware that is not there.
+    #[error("{0}")]
+    Target(String),
     /// The schedule database failed (open, query, schema version).
     #[error(transparent)]
     Dataset(#[from] DatasetError),

@@ -22,6 +22,7 @@
 
 pub mod database;
 pub mod error;
+pub mod target;
 pub mod tune;
 
 pub use database::{Database, Language, Launch, LookupKind, Param, TunedKernel};

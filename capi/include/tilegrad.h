@@ -59,7 +59,7 @@ typedef struct tg_launch {
 tg_db *tg_db_open(const char *path);
 /* Closes a database (NULL: no-op). */
 void tg_db_close(tg_db *db);
-/* Best kernel of `workload` (canonical text) on `target` ("cpu", "cpu:N", "cuda",
+/* Best kernel of `workload` (canonical text) on `target` ("auto", "cpu", "cpu:N", "cuda",
  * "cuda:N" or a GPU preset such as "h100-sxm"). On TG_OK *out is a new kernel to free with
  * tg_kernel_free; otherwise *out is NULL and tg_last_error says why. */
 int tg_db_best(const tg_db *db, const char *workload, const char *target, tg_kernel **out);

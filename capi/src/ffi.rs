@@ -153,6 +153,7 @@ pub unsafe extern "C" fn tg_db_best(
                         TG_ERR_CODEGEN
                     }
                     Error::Search(_) => TG_ERR_INTERNAL,
+                    Error::Target(_) => TG_ERR_ARG,
                 }
             }
         }

@@ -34,8 +34,8 @@ pub struct MeasureArgs {
     /// CPU threads for the kernels (default: all cores).
     #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
-    /// Where to measure: `cpu` (the host CPU), `cuda`, `cuda:N`, `auto` (the first GPU, else
-    /// the CPU) or a GPU preset (the attached GPU must match it).
+    /// Where to measure: `cpu` (the host CPU; `cpu:N`: N threads), `cuda`, `cuda:N`, `auto`
+    /// (the first GPU, else the CPU) or a GPU preset (the attached GPU must match it).
     #[arg(long, default_value = "cpu")]
     pub target: String,
 }

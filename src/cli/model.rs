@@ -149,8 +149,8 @@ fn read_logs(paths: &[PathBuf]) -> anyhow::Result<Vec<Record>> {
 fn training_target(text: &str, records: &[Record]) -> anyhow::Result<Target> {
     let first = |kind: &str| records.iter().find(|r| r.target.kind == kind);
     match parse(text)? {
-        Selector::Cpu => Ok(tilegrad_measure::host_cpu(
-            first("cpu").map(|r| r.target.units),
+        Selector::Cpu(n) => Ok(tilegrad_measure::host_cpu(
+            n.or(first("cpu").map(|r| r.target.units)),
         )),
         Selector::Cuda(_) => match first("cuda") {
             Some(r) => super::replay::derive_target(&r.target),

@@ -1,28 +1,16 @@
-//! The `--target` selector: `auto`, `cpu`, `cuda[:N]` or a GPU preset name.
+//! The `--target` selector: `auto`, `cpu[:N]`, `cuda[:N]` or a GPU preset name
+//! ([`Selector`], shared with the C ABI).
 //!
 //! Two resolutions: [`measurable`] finds hardware to measure on (a preset then means "the
 //! attached GPU, which must match this preset"), [`describe`] only needs a [`Target`]
 //! description (database lookups, sketch listings), so a preset needs no GPU.
 
 use anyhow::Context;
+pub use tilegrad::target::Selector;
 use tilegrad_measure::{cuda_device_count, query_device, target_from_device};
-use tilegrad_symbolic::target::PRESETS;
 use tilegrad_symbolic::Target;
 
 use super::util::{bad_input, BadInput};
-
-/// A parsed `--target` value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selector {
-    /// The first CUDA device, else the host CPU.
-    Auto,
-    /// The host CPU.
-    Cpu,
-    /// CUDA device `N` (`cuda` alone is device 0).
-    Cuda(usize),
-    /// A GPU preset key (see `tilegrad sketches --help`).
-    Preset(String),
-}
 
 /// A resolved target and, for a CUDA target with hardware, the device ordinal.
 #[derive(Debug, Clone)]
@@ -33,28 +21,11 @@ pub struct Resolved {
     pub device: Option<usize>,
 }
 
-/// Parses a `--target` value; anything else is [`BadInput`].
+/// Parses a `--target` value ([`Selector`], the grammar the C ABI shares); anything else is
+/// [`BadInput`].
 pub fn parse(text: &str) -> anyhow::Result<Selector> {
-    let t = text.trim().to_ascii_lowercase();
-    match t.as_str() {
-        "auto" => return Ok(Selector::Auto),
-        "cpu" | "host" => return Ok(Selector::Cpu),
-        "cuda" | "gpu" => return Ok(Selector::Cuda(0)),
-        _ => {}
-    }
-    if let Some(n) = t.strip_prefix("cuda:").or_else(|| t.strip_prefix("gpu:")) {
-        return n
-            .parse()
-            .map(Selector::Cuda)
-            .map_err(|_| bad_input(format!("bad device ordinal in `--target {text}`")));
-    }
-    if PRESETS.contains(&t.as_str()) {
-        return Ok(Selector::Preset(t));
-    }
-    Err(bad_input(format!(
-        "unknown target `{text}` (use auto, cpu, cuda, cuda:N or a preset: {})",
-        PRESETS.join(", ")
-    )))
+    text.parse::<Selector>()
+        .map_err(|e| bad_input(e.to_string()))
 }
 
 fn cuda_device(n: usize) -> anyhow::Result<Resolved> {
@@ -74,7 +45,10 @@ pub fn measurable(text: &str, threads: Option<u32>) -> anyhow::Result<Resolved> 
         device: None,
     };
     match parse(text)? {
-        Selector::Cpu => Ok(cpu()),
+        Selector::Cpu(n) => Ok(Resolved {
+            target: tilegrad_measure::host_cpu(threads.or(n)),
+            device: None,
+        }),
         Selector::Auto => match cuda_device_count() {
             Ok(n) if n > 0 => cuda_device(0),
             _ => Ok(cpu()),
@@ -130,18 +104,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_every_form() {
-        let cases = [
-            ("auto", Selector::Auto),
-            ("CPU", Selector::Cpu),
-            ("cuda", Selector::Cuda(0)),
-            ("cuda:3", Selector::Cuda(3)),
-            ("h100-sxm", Selector::Preset("h100-sxm".into())),
-        ];
-        for (text, want) in cases {
-            assert_eq!(parse(text).unwrap(), want, "{text}");
-        }
-        for bad in ["cuda:x", "nosuchgpu", ""] {
+    fn bad_names_are_bad_input() {
+        assert_eq!(parse("CPU:2").unwrap(), Selector::Cpu(Some(2)));
+        for bad in ["cuda:x", "nosuchgpu", "", "cpu:0"] {
             let e = parse(bad).unwrap_err();
             assert!(e.downcast_ref::<BadInput>().is_some(), "{bad}: {e:#}");
         }

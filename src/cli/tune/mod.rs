@@ -53,7 +53,7 @@ pub struct TuneArgs {
     /// What to tune.
     #[command(flatten)]
     pub what: tasks::TaskArgs,
-    /// Where to measure: `auto` (the first GPU, else the CPU), `cpu`, `cuda`, `cuda:N`, or a
+    /// Where to measure: `auto` (the first GPU, else the CPU), `cpu[:N]`, `cuda`, `cuda:N`, or a
     /// GPU preset name (the attached GPU must then match it).
     #[arg(long, default_value = "auto")]
     pub target: String,
