@@ -72,6 +72,18 @@ pub(super) fn pad_spatial(e: usize) -> Option<usize> {
     pad(e, awkward, &[16, 8, 4, 2], e / 16)
 }
 
+/// Padded extent of the spatial axis just outside the vectorized one (a register tile's rows):
+/// as [`pad_spatial`], and else, from 48 on, a multiple of 3 (adding at most a sixteenth).
+/// The micro-kernels with 12 vector accumulators, 6 rows x 2 vectors (MLAS's AVX2 tile) or
+/// 3 x 4, need rows in threes; a power-of-two `M` has none, and its best tile, 8 x 1 or
+/// 4 x 2 vectors, issues more loads per FMA.
+pub(super) fn pad_rows(e: usize) -> Option<usize> {
+    pad_spatial(e).or_else(|| {
+        let no_third = |e: usize| e >= 48 && !e.is_multiple_of(3);
+        pad(e, no_third, &[48, 24, 12, 6], e / 16)
+    })
+}
+
 /// Padded extent of a reduction axis: one with a divisor in `8..=256` (a panel depth),
 /// adding at most a sixteenth.
 pub(super) fn pad_reduction(e: usize) -> Option<usize> {
@@ -119,6 +131,8 @@ impl Padding {
             let e = axis.extent;
             let p = if a == v {
                 pad_vector(e, lanes)
+            } else if a + 1 == v {
+                pad_rows(e).filter(|_| bare_only(a))
             } else if a < ns {
                 pad_spatial(e).filter(|_| bare_only(a))
             } else {
@@ -238,6 +252,21 @@ mod tests {
             assert_eq!(pad_vector(e, 8), v, "vector {e}");
             assert_eq!(pad_spatial(e), s, "spatial {e}");
             assert_eq!(pad_reduction(e), r, "reduction {e}");
+        }
+        // Register-tile rows: as spatial, else a multiple of 3 from 48 on.
+        let rows: &[(usize, Option<usize>)] = &[
+            (97, Some(100)),
+            (512, Some(528)),
+            (1024, Some(1056)),
+            (100, Some(102)),
+            (64, Some(66)),
+            (56, None),
+            (384, None),
+            (32, None),
+            (23, Some(24)),
+        ];
+        for &(e, want) in rows {
+            assert_eq!(pad_rows(e), want, "rows {e}");
         }
     }
 }
