@@ -42,11 +42,7 @@ void {name}(float *const *args) {{
 }}
 "#
     );
-    CpuKernel {
-        source,
-        entry: name.into(),
-        prepared_lens: Vec::new(),
-    }
+    CpuKernel::new(source, name.into())
 }
 
 fn batch(round: usize) -> Vec<CpuKernel> {
@@ -102,13 +98,10 @@ fn bench_overhead(c: &mut Criterion) {
     let n = 1024;
     let x = input_data(5, &[n]);
     let copy = problem(n, x[0].clone(), 1);
-    let k = CpuKernel {
-        source: format!(
-            "void cp(float *const *a) {{ for (int i = 0; i < {n}; ++i) a[1][i] = a[0][i]; }}"
-        ),
-        entry: "cp".into(),
-        prepared_lens: Vec::new(),
-    };
+    let k = CpuKernel::new(
+        format!("void cp(float *const *a) {{ for (int i = 0; i < {n}; ++i) a[1][i] = a[0][i]; }}"),
+        "cp".into(),
+    );
     // A real one: 256^3 matmul (one of the build batch).
     let x = input_data(5, &[S * S, S * S]);
     let mut mm = vec![0.0f32; S * S];

@@ -51,11 +51,6 @@ impl CpuKernel {
             prepared_lens: Vec::new(),
         }
     }
-
-    /// The prepare function's name, when the kernel has prepared buffers.
-    pub fn prepare_entry(&self) -> Option<String> {
-        (!self.prepared_lens.is_empty()).then(|| crate::codegen::c::prepare_entry(&self.entry))
-    }
 }
 
 /// A CUDA kernel to build with NVRTC and measure on the GPU.

@@ -4,11 +4,10 @@ use std::os::unix::fs::PermissionsExt;
 use tilegrad_measure::{build_cpu, BuildDir, BuildOptions, CpuKernel, MeasureError};
 
 fn kernel(entry: &str, body: &str) -> CpuKernel {
-    CpuKernel {
-        source: format!("void {entry}(float *const *args) {{ {body} }}"),
-        entry: entry.into(),
-        prepared_lens: Vec::new(),
-    }
+    CpuKernel::new(
+        format!("void {entry}(float *const *args) {{ {body} }}"),
+        entry.into(),
+    )
 }
 
 #[test]

@@ -164,11 +164,7 @@ fn run_cases(cases: &[Case], opts: &COptions) -> Vec<(String, Result<(), Measure
     let kernels: Vec<CpuKernel> = units
         .into_iter()
         .filter(|(h, _)| !h.is_empty())
-        .map(|(h, f)| CpuKernel {
-            source: h + &f,
-            entry: String::new(),
-            prepared_lens: Vec::new(),
-        })
+        .map(|(h, f)| CpuKernel::new(h + &f, String::new()))
         .collect();
     let built = build_cpu(&kernels, &runner.config().build, runner.build_dir());
     let libs: Vec<BuiltCpuKernel> = built

@@ -29,16 +29,14 @@ fn planted_faults_are_typed_and_the_batch_continues() {
         matmul_with("unwritten", &(M - 1).to_string(), ""),
         matmul_with("nan", &full, "c[3] = 0.0f / 0.0f;"),
         matmul_with("clobber", &full, "((float *)a)[0] = 2.0f;"),
-        CpuKernel {
-            source: "void broken(float *const *args) { int x = ; }".into(),
-            entry: "broken".into(),
-            prepared_lens: Vec::new(),
-        },
-        CpuKernel {
-            source: "void named(float *const *args) {}".into(),
-            entry: "missing_symbol".into(),
-            prepared_lens: Vec::new(),
-        },
+        CpuKernel::new(
+            "void broken(float *const *args) { int x = ; }".into(),
+            "broken".into(),
+        ),
+        CpuKernel::new(
+            "void named(float *const *args) {}".into(),
+            "missing_symbol".into(),
+        ),
         good("ok3"),
         // Writes to fd 1 must not reach the protocol channel.
         matmul_with(
@@ -141,14 +139,13 @@ fn timing_protocol_counts_and_thread_setting() {
     cfg.timing.cpu_flush_bytes = 1 << 16;
     let mut runner = CpuRunner::new(cfg).unwrap();
     // The kernel reports the OpenMP team size through its output: all ones means one thread.
-    let k = CpuKernel {
-        source: format!(
+    let k = CpuKernel::new(
+        format!(
             "#include <omp.h>\nvoid k(float *const *args) {{ int t = 0;\n#pragma omp parallel\n{{\n#pragma omp atomic\nt++;\n}}\nfor (int i = 0; i < {}; ++i) args[2][i] = (float)t; }}",
             M * N
         ),
-        entry: "k".into(),
-        prepared_lens: Vec::new(),
-    };
+        "k".into(),
+    );
     let mut p1 = problem.clone();
     p1.expected = std::sync::Arc::new(vec![1.0; M * N]);
     let r = runner.measure(&p1, &[k.clone(), good("g")]);

@@ -10,7 +10,7 @@ pub use tilegrad::target::Selector;
 use tilegrad_measure::{cuda_device_count, query_device, target_from_device};
 use tilegrad_symbolic::Target;
 
-use super::util::{bad_input, BadInput};
+use super::util::bad_input;
 
 /// A resolved target and, for a CUDA target with hardware, the device ordinal.
 #[derive(Debug, Clone)]
@@ -40,18 +40,15 @@ fn cuda_device(n: usize) -> anyhow::Result<Resolved> {
 /// must match an attached GPU (same architecture and SM count), else it is an error naming
 /// what is attached.
 pub fn measurable(text: &str, threads: Option<u32>) -> anyhow::Result<Resolved> {
-    let cpu = || Resolved {
-        target: tilegrad_measure::host_cpu(threads),
+    let cpu = |n: Option<u32>| Resolved {
+        target: tilegrad_measure::host_cpu(n.or(threads)),
         device: None,
     };
     match parse(text)? {
-        Selector::Cpu(n) => Ok(Resolved {
-            target: tilegrad_measure::host_cpu(threads.or(n)),
-            device: None,
-        }),
+        Selector::Cpu(n) => Ok(cpu(n)),
         Selector::Auto => match cuda_device_count() {
             Ok(n) if n > 0 => cuda_device(0),
-            _ => Ok(cpu()),
+            _ => Ok(cpu(None)),
         },
         Selector::Cuda(n) => cuda_device(n),
         Selector::Preset(key) => {
@@ -80,15 +77,10 @@ pub fn measurable(text: &str, threads: Option<u32>) -> anyhow::Result<Resolved> 
     }
 }
 
-/// A target description only: `auto` and `cuda[:N]` query the hardware, `cpu` is the host
-/// CPU, a preset needs no hardware.
+/// A target description only ([`Selector::describe`]): `auto` and `cuda[:N]` query the
+/// hardware, `cpu` is the host CPU, a preset needs no hardware.
 pub fn describe(text: &str, threads: Option<u32>) -> anyhow::Result<Target> {
-    match parse(text)? {
-        Selector::Preset(key) => Target::preset(&key).map_err(|e| {
-            anyhow::Error::new(e).context(BadInput(format!("unknown target `{key}`")))
-        }),
-        _ => Ok(measurable(text, threads)?.target),
-    }
+    Ok(parse(text)?.describe(threads)?)
 }
 
 /// Whether two GPU targets are the same device class: same architecture and SM count.
@@ -102,6 +94,7 @@ pub fn same_gpu(a: &Target, b: &Target) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::BadInput;
 
     #[test]
     fn bad_names_are_bad_input() {

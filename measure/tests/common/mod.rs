@@ -50,11 +50,7 @@ void {name}(float *const *args) {{
 }}
 "#
     );
-    CpuKernel {
-        source,
-        entry: name.into(),
-        prepared_lens: Vec::new(),
-    }
+    CpuKernel::new(source, name.into())
 }
 
 pub fn good(name: &str) -> CpuKernel {

@@ -88,6 +88,13 @@ pub(super) fn vector_operand(stage: &Stage, v: AxisId, rd: &[AxisId]) -> Option<
     Some((pick.0, pick.1))
 }
 
+/// Whether some index of an operand read at `index` uses `axis`.
+pub(super) fn reads(index: &[IndexExpr], axis: AxisId) -> bool {
+    index
+        .iter()
+        .any(|ix| ix.terms.iter().any(|t| t.axis == axis))
+}
+
 /// `pack_tile`: the packed block `S2_v·S3_v · Π R1_r` (over the reduction axes the operand
 /// reads) fits in a quarter of L2, leaving room for the accumulators and the other operand.
 pub(super) fn constraint(
@@ -102,17 +109,12 @@ pub(super) fn constraint(
     let Some((_, index, _)) = loads.iter().find(|(t, _, _)| *t == tensor) else {
         return Ok(());
     };
-    let reads = |axis: AxisId| {
-        index
-            .iter()
-            .any(|ix| ix.terms.iter().any(|t| t.axis == axis))
-    };
     let mut terms = Vec::new();
     if let Some((_, gid)) = sp.last() {
         let f = space.group(*gid).map_err(err)?.factors().to_vec();
         terms.extend([(LogTerm::Var(f[1]), 1.0), (LogTerm::Var(f[2]), 1.0)]);
     }
-    for (_, gid) in rd.iter().filter(|(t, _)| reads(t.axis)) {
+    for (_, gid) in rd.iter().filter(|(t, _)| reads(index, t.axis)) {
         let f = space.group(*gid).map_err(err)?.factors().to_vec();
         terms.push((LogTerm::Var(f[0]), 1.0));
     }
@@ -200,13 +202,9 @@ impl Plan<'_> {
         {
             return None;
         }
-        let read = |axis: AxisId| {
-            lead.clone()
-                .any(|(_, ix)| ix.terms.iter().any(|t| t.axis == axis))
-        };
         Some(
             (0..self.rd.len())
-                .filter(|&k| read(self.rd[k].axis))
+                .filter(|&k| reads(index, self.rd[k].axis))
                 .collect(),
         )
     }

@@ -123,7 +123,7 @@ impl Padding {
                 .filter(|ix| ix.terms.iter().any(|t| t.axis == a))
                 .all(is_bare_axis)
         };
-        let reads = |a: AxisId| index.iter().any(|ix| ix.terms.iter().any(|t| t.axis == a));
+        let reads = |a: AxisId| super::pack::reads(index, a);
         let zeroes = factor_of(&stage.body, tensor);
         let mut padded = stage.clone();
         let mut real = vec![None; ns + stage.reduce.len()];
