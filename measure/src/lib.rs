@@ -16,6 +16,7 @@
 //!
 //! Front ends: [`CpuRunner`] and [`CudaRunner`]. The kernel ABI is documented in [`kernel`].
 
+mod aligned_buf;
 pub mod build_dir;
 pub mod cc;
 pub mod codegen;

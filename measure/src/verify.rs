@@ -1,5 +1,6 @@
 //! Output checking: poison, guard zones, comparison with the reference.
 
+pub use crate::aligned_buf::AlignedBuf;
 use crate::{MeasureError, Tolerance, WrongKind};
 
 /// Bit pattern written to every output element before each run (a quiet NaN with a payload
@@ -10,46 +11,6 @@ pub const GUARD_BITS: u32 = 0x7FC0_BEEF;
 /// Guard zone length on each side of the output, in `f32` elements (4 KiB; a multiple of 16 so
 /// the output stays 64-byte aligned).
 pub const GUARD_ELEMS: usize = 1024;
-
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Block([f32; 16]);
-
-/// A zero-initialized, 64-byte-aligned `f32` buffer.
-pub struct AlignedBuf {
-    blocks: Vec<Block>,
-    len: usize,
-}
-
-impl AlignedBuf {
-    /// A buffer of `len` zeros.
-    pub fn zeros(len: usize) -> Self {
-        Self {
-            blocks: vec![Block([0.0; 16]); len.div_ceil(16).max(1)],
-            len,
-        }
-    }
-
-    /// A buffer holding a copy of `data`.
-    pub fn from_slice(data: &[f32]) -> Self {
-        let mut b = Self::zeros(data.len());
-        b.as_mut_slice().copy_from_slice(data);
-        b
-    }
-
-    /// The contents.
-    pub fn as_slice(&self) -> &[f32] {
-        // SAFETY: `Block` is `repr(C)` of 16 f32, so the blocks are `16 * blocks.len() >= len`
-        // contiguous initialized f32 values.
-        unsafe { std::slice::from_raw_parts(self.blocks.as_ptr().cast::<f32>(), self.len) }
-    }
-
-    /// The contents, mutably.
-    pub fn as_mut_slice(&mut self) -> &mut [f32] {
-        // SAFETY: as in `as_slice`, and `&mut self` guarantees exclusive access.
-        unsafe { std::slice::from_raw_parts_mut(self.blocks.as_mut_ptr().cast::<f32>(), self.len) }
-    }
-}
 
 /// An output buffer with [`GUARD_ELEMS`] sentinel elements on each side.
 pub struct GuardedOutput {
