@@ -20,6 +20,8 @@ pub enum ProposalSource {
     Crossover,
     /// An individual carried over from an earlier population (e.g. a measured one).
     Population,
+    /// A sketch's seed schedule ([`tilegrad_templates::seeds`]), measured before the search.
+    Seed,
 }
 
 /// A candidate for measurement.

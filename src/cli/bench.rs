@@ -74,6 +74,10 @@ pub struct SearchArgs {
     /// re-measurements are logged (`provenance.policy = "confirm"`) but are not trials.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub confirm_best: usize,
+    /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
+    /// `tilegrad sketches`): the policy alone proposes.
+    #[arg(long)]
+    pub no_seeds: bool,
     /// Policies to compare (comma-separated).
     #[arg(
         long,
@@ -191,6 +195,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
             per_round: a.per_round as usize,
             gradient: a.gradient.unwrap_or_default(),
             confirm_best: a.confirm_best,
+            seeds: !a.no_seeds,
             ..TunerConfig::default()
         },
         confirm: a.confirm,

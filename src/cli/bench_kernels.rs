@@ -51,6 +51,10 @@ pub struct KernelsArgs {
     /// As `tune --confirm-best`.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub confirm_best: usize,
+    /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
+    /// `tilegrad sketches`): the policy alone proposes.
+    #[arg(long)]
+    pub no_seeds: bool,
     /// The cost model the search starts from (as `tune --model`).
     #[arg(long, value_name = "MODEL", default_value = "auto", value_parser = super::model::parse_choice)]
     pub model: tilegrad_search::ModelChoice,
@@ -60,6 +64,11 @@ pub struct KernelsArgs {
     /// Least summed run time of each side's timing in every round, seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.1)]
     pub min_time: f64,
+    /// Idle pause before each side's timing, seconds: ONNX Runtime's intra-op threads and
+    /// OpenMP's keep spinning for tens of milliseconds after a run, and a side timed at once
+    /// after the other shares the cores with them (see [`head_to_head`]).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.25)]
+    pub pause: f64,
     /// Python with onnxruntime, onnx and numpy (default: $TILEGRAD_PYTHON, else
     /// `.cache/ort/bin/python` from `scripts/setup-ort`, else `python3`).
     #[arg(long, value_name = "PATH")]
@@ -81,6 +90,11 @@ pub fn run(a: &KernelsArgs) -> anyhow::Result<()> {
     let entries = select(a)?;
     if !(a.min_time.is_finite() && a.min_time > 0.0) {
         return Err(bad_input("--min-time must be a positive number of seconds"));
+    }
+    if !(a.pause.is_finite() && (0.0..=60.0).contains(&a.pause)) {
+        return Err(bad_input(
+            "--pause must be a number of seconds from 0 to 60",
+        ));
     }
     let resolved = super::target::measurable(&a.target, a.threads)?;
     if resolved.device.is_some() {
@@ -201,8 +215,8 @@ pub fn run(a: &KernelsArgs) -> anyhow::Result<()> {
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "command": command, "onnxruntime": versions, "ort_unavailable": ort_missing,
         "settings": {"trials": a.trials, "seed": a.seed, "per_round": a.per_round,
-                     "confirm_best": a.confirm_best, "rounds": a.rounds,
-                     "min_time_s": a.min_time,
+                     "confirm_best": a.confirm_best, "seeds": !a.no_seeds, "rounds": a.rounds,
+                     "min_time_s": a.min_time, "pause_s": a.pause,
                      "suite": a.suite.as_ref().map(|p| p.display().to_string())},
         "rows": rows, "summary": summary,
     });
@@ -273,6 +287,7 @@ fn tune_one(
         per_round: a.per_round as usize,
         seed: a.seed,
         confirm_best: a.confirm_best,
+        seeds: !a.no_seeds,
         ..TunerConfig::default()
     };
     let model = super::model::resolve(&a.model, target, a.seed)?.model;
@@ -311,6 +326,12 @@ fn tune_one(
 }
 
 /// `a.rounds` rounds of [ours, ORT], alternating which goes first; fills the timing columns.
+///
+/// Each side is timed after an idle pause of `a.pause` seconds. Both runtimes leave their
+/// worker threads spinning after a run (ONNX Runtime's intra-op pool: about 50 ms of CPU
+/// time after a run, measured on a 2-core VM); without the pause, the side timed second ran
+/// beside them: our 512^3 kernel timed 1.73 ms before the first ONNX Runtime run and
+/// 2.36-2.57 ms after every later one (`results/zoo/2026-12-07-amd-epyc-zen3-rows3`).
 fn head_to_head(
     a: &KernelsArgs,
     threads: u32,
@@ -321,6 +342,7 @@ fn head_to_head(
 ) {
     for round in 0..a.rounds {
         for side in [round % 2, 1 - round % 2] {
+            std::thread::sleep(std::time::Duration::from_secs_f64(a.pause));
             if side == 0 {
                 if let Some(input) = ours {
                     match m.measure(std::slice::from_ref(input)).remove(0) {

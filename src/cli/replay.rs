@@ -136,6 +136,15 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
             .unwrap_or(PolicyKind::Gradient),
     };
     let seed = args.seed.unwrap_or(first.provenance.seed);
+    // Logs of runs that measured seed schedules hold them (older logs do not): replay with
+    // seeds only where the first task's seeds were measured.
+    let first_task = tilegrad_search::TuneTask::new(tasks[0].workload.clone(), 1.0, &target)?;
+    let key = tasks[0].workload.key().to_string();
+    let seeds = first_task.sketches.iter().any(|s| {
+        tilegrad_templates::seeds(s, &target)
+            .iter()
+            .any(|a| distinct.contains(&(key.as_str(), s.id.as_str(), a.to_string().as_str())))
+    });
     let config = TunerConfig {
         max_trials: args.trials.unwrap_or(distinct.len()),
         per_round: args
@@ -143,6 +152,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
             .map_or_else(|| largest_round(&records), |k| k as usize),
         seed,
         policy,
+        seeds,
         ..TunerConfig::default()
     };
     println!(

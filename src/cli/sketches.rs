@@ -50,6 +50,9 @@ pub fn run(args: &SketchesArgs) -> anyhow::Result<()> {
                 names.join(", ")
             }
         );
+        for seed in tilegrad_templates::seeds(s, &target) {
+            println!("  seed:        {seed}");
+        }
         if args.tree {
             println!("  tree:");
             for line in s.tree.to_string().lines() {

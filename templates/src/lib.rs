@@ -28,6 +28,7 @@ mod params;
 mod parse;
 pub mod reference;
 pub mod rules;
+pub mod seeds;
 mod shapes;
 pub mod sketch;
 #[doc(hidden)]
@@ -48,5 +49,6 @@ pub use op::{
     BatchMatmul, Binary, BinaryFn, Conv2d, Conv2dTranspose, Conv3d, GlobalAvgPool, Matmul, Op,
     Pool2d, PoolKind, Rope, Rows, OP_NAMES,
 };
+pub use seeds::seeds;
 pub use sketch::{sketches, Sketch, SketchRule};
 pub use workload::{DType, Workload};

@@ -108,6 +108,10 @@ pub struct TunerConfig {
     /// head, before the replacement is accepted (0: a single timing decides; see
     /// `tuner/head_to_head.rs`). They are logged, but are not trials.
     pub confirm_best: usize,
+    /// Whether every task first measures its sketches' seed schedules
+    /// ([`tilegrad_templates::seeds`]: an analytical model's picks), at most half of each
+    /// round, before the policy's own proposals. Every policy gets the same seeds.
+    pub seeds: bool,
 }
 
 impl Default for TunerConfig {
@@ -127,6 +131,7 @@ impl Default for TunerConfig {
             min_train_successes: 8,
             fit: FitOptions::finetune(),
             confirm_best: 0,
+            seeds: true,
         }
     }
 }

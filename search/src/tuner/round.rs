@@ -34,6 +34,17 @@ impl Tuner {
     /// Proposes up to `k` candidates for task `t`; returns them and whether they were
     /// cold-start random picks.
     fn propose(&mut self, t: usize, k: usize) -> Result<(Vec<Proposal>, bool)> {
+        let seeds = if self.config.seeds {
+            self.tasks[t].take_seeds(k.div_ceil(2))
+        } else {
+            Vec::new()
+        };
+        // Seen already, so that the policy proposes them no more.
+        self.tasks[t].seen.extend(&seeds);
+        let k = k - seeds.len();
+        if k == 0 {
+            return Ok((seeds, false));
+        }
         let cold = !self.fitted && self.config.cold_start == ColdStart::Random;
         let mut policy: Box<dyn SearchPolicy> = if cold {
             Box::new(RandomSearch::default())
@@ -49,7 +60,9 @@ impl Tuner {
         if !cold {
             self.tasks[t].policy = policy;
         }
-        Ok((out?, cold))
+        let mut out = out?;
+        out.splice(0..0, seeds);
+        Ok((out, cold))
     }
 
     /// Training samples of `pending` `(sketch, assignment, label)` of task `t` (candidates

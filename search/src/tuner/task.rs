@@ -1,13 +1,13 @@
 //! [`TuneTask`] (what the user asks to tune) and the tuner's per-task state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use tilegrad_symbolic::{FeatureSet, Target};
+use tilegrad_symbolic::{Assignment, FeatureSet, Target};
 use tilegrad_templates::{Sketch, Workload};
 
 use crate::report::BestSchedule;
-use crate::{Result, SearchError, SearchPolicy, SeenSet};
+use crate::{Proposal, ProposalSource, Result, SearchError, SearchPolicy, SeenSet};
 
 /// One task of a tuning run: a workload, its weight in the network (how many times it runs
 /// per inference) and the sketches searched.
@@ -65,6 +65,9 @@ pub(crate) struct TaskState {
     /// Measurements of this task (resumed ones included), for the report's trial numbers.
     pub trials: usize,
     pub exhausted: bool,
+    /// Seed schedules not yet proposed, `(sketch, assignment)`: the first seed of every
+    /// sketch, then the second ones ([`tilegrad_templates::seeds`]).
+    pub seeds: VecDeque<(usize, Assignment)>,
 }
 
 impl TaskState {
@@ -93,6 +96,20 @@ impl TaskState {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
+        let per_sketch: Vec<Vec<Assignment>> = task
+            .sketches
+            .iter()
+            .map(|s| tilegrad_templates::seeds(s, target))
+            .collect();
+        let rank = per_sketch.iter().map(Vec::len).max().unwrap_or(0);
+        let seeds = (0..rank)
+            .flat_map(|r| {
+                per_sketch
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(s, v)| v.get(r).map(|a| (s, a.clone())))
+            })
+            .collect();
         Ok(Self {
             key: task.key(),
             task,
@@ -104,7 +121,28 @@ impl TaskState {
             confirmed: HashMap::new(),
             trials: 0,
             exhausted: false,
+            seeds,
         })
+    }
+
+    /// Up to `n` seed schedules never measured (nor proposed) before, as proposals.
+    pub fn take_seeds(&mut self, n: usize) -> Vec<Proposal> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            let Some((sketch, assignment)) = self.seeds.pop_front() else {
+                break;
+            };
+            if !self.seen.contains(sketch, &assignment) {
+                out.push(Proposal {
+                    sketch,
+                    assignment,
+                    predicted: f64::NAN,
+                    uncertainty: 0.0,
+                    source: ProposalSource::Seed,
+                });
+            }
+        }
+        out
     }
 
     /// Offers a measured latency; returns whether it is the task's new best.
