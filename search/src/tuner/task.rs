@@ -66,7 +66,7 @@ pub(crate) struct TaskState {
     pub trials: usize,
     pub exhausted: bool,
     /// Seed schedules not yet proposed, `(sketch, assignment)`: the first seed of every
-    /// sketch, then the second ones ([`tilegrad_templates::seeds`]).
+    /// sketch, then the next ones ([`tilegrad_templates::seeds`]).
     pub seeds: VecDeque<(usize, Assignment)>,
 }
 
