@@ -8,7 +8,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The bytes are not a protobuf `ModelProto` (not ONNX, or cut short).
-    #[error("not an ONNX model, or a truncated one: {0}")]
+    #[error("not an ONNX model, or a truncated one")]
     Decode(#[from] prost::DecodeError),
     /// The bytes decode, but hold no ONNX model (no IR version or no graph).
     #[error("not an ONNX model: {reason}")]

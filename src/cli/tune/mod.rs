@@ -1,4 +1,4 @@
-//! `tilegrad tune`: tune a workload, a network or a file of workloads on a target, logging
+//! `tilegrad tune`: tune a workload, a network, an ONNX model or a file of workloads on a target, logging
 //! every measurement, committing each round to the schedule database, and writing a report.
 
 pub mod logtail;
@@ -327,9 +327,28 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
             String::new()
         }
     );
-    if tasks.len() > 1 {
-        if let Some(l) = report.network_latency_s() {
-            println!("network: estimated {:.4} ms end to end", l * 1e3);
+    if tasks.len() > 1 || src.onnx.is_some() {
+        match report.network_latency_s() {
+            Some(l) => println!(
+                "network: estimated {:.4} ms end to end (sum of weight x best over the tuned tasks)",
+                l * 1e3
+            ),
+            None => println!("network: no estimate (some task has no successful candidate)"),
+        }
+    }
+    if let Some(model) = src.onnx {
+        // The model imported once already: this cannot fail differently now.
+        let m = super::onnx::import(model, src.inputs)?;
+        if args.what.tasks.is_some_and(|n| n < m.tasks.len()) {
+            println!(
+                "         only {} of the model's {} tasks were tuned (--tasks)",
+                tasks.len(),
+                m.tasks.len()
+            );
+        }
+        super::onnx::print_untuned(&m);
+        if !m.untuned.is_empty() {
+            println!("         the estimate leaves the untuned operators out");
         }
     }
     println!("report:  {}", report_path.display());
@@ -368,5 +387,8 @@ fn label_report(r: &mut Report, log: &Path, db: &Path, src: &TaskSource<'_>) {
     }
     if let Some(f) = src.file {
         labels.insert("file".into(), f.display().to_string());
+    }
+    if let Some(f) = src.onnx {
+        labels.insert("onnx".into(), f.display().to_string());
     }
 }
