@@ -1,0 +1,344 @@
+//! Operator variants the committed models do not exercise, on models built here with the
+//! crate's own protobuf types: each graph's expected tasks and untuned operators.
+
+use std::collections::BTreeMap;
+
+use prost::Message;
+use tilegrad_onnx::proto::{
+    AttributeProto, DimensionProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
+    TensorProto, TensorShapeProto, TensorTypeProto, TypeProto, ValueInfoProto,
+};
+use tilegrad_onnx::{import, Import};
+
+/// A graph under construction: `x` is its first input; weights are further inputs.
+struct G {
+    nodes: Vec<NodeProto>,
+    inputs: Vec<ValueInfoProto>,
+    inits: Vec<TensorProto>,
+    n: usize,
+}
+
+enum A<'a> {
+    I(i64),
+    F(f32),
+    Is(&'a [i64]),
+    S(&'a str),
+}
+
+impl G {
+    fn new(x: &[i64]) -> G {
+        let mut g = G {
+            nodes: vec![],
+            inputs: vec![],
+            inits: vec![],
+            n: 0,
+        };
+        g.input("x", x);
+        g
+    }
+
+    fn input(&mut self, name: &str, shape: &[i64]) -> String {
+        self.inputs.push(ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                tensor_type: Some(TensorTypeProto {
+                    elem_type: 1,
+                    shape: Some(TensorShapeProto {
+                        dim: shape
+                            .iter()
+                            .map(|&d| DimensionProto {
+                                dim_value: Some(d),
+                                dim_param: None,
+                            })
+                            .collect(),
+                    }),
+                }),
+            }),
+        });
+        name.into()
+    }
+
+    fn weight(&mut self, shape: &[i64]) -> String {
+        self.n += 1;
+        let name = format!("w{}", self.n);
+        self.input(&name, shape)
+    }
+
+    fn scalar(&mut self, v: f32) -> String {
+        self.n += 1;
+        let name = format!("c{}", self.n);
+        self.inits.push(TensorProto {
+            name: name.clone(),
+            data_type: 1,
+            float_data: vec![v],
+            ..Default::default()
+        });
+        name
+    }
+
+    fn ints(&mut self, v: &[i64]) -> String {
+        self.n += 1;
+        let name = format!("i{}", self.n);
+        self.inits.push(TensorProto {
+            name: name.clone(),
+            data_type: 7,
+            dims: vec![v.len() as i64],
+            int64_data: v.to_vec(),
+            ..Default::default()
+        });
+        name
+    }
+
+    fn op(&mut self, op: &str, inputs: &[&str], attrs: &[(&str, A)]) -> String {
+        self.n += 1;
+        let out = format!("{}{}", op.to_lowercase(), self.n);
+        let attribute = attrs
+            .iter()
+            .map(|(name, a)| {
+                let mut p = AttributeProto {
+                    name: name.to_string(),
+                    ..Default::default()
+                };
+                match a {
+                    A::I(i) => (p.r#type, p.i) = (2, *i),
+                    A::F(f) => (p.r#type, p.f) = (1, *f),
+                    A::Is(v) => (p.r#type, p.ints) = (7, v.to_vec()),
+                    A::S(s) => (p.r#type, p.s) = (3, s.as_bytes().to_vec()),
+                }
+                p
+            })
+            .collect();
+        self.nodes.push(NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![out.clone()],
+            name: out.clone(),
+            op_type: op.into(),
+            attribute,
+            ..Default::default()
+        });
+        out
+    }
+
+    fn import(self, y: &str, opset: i64) -> Import {
+        let model = ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: opset,
+            }],
+            graph: Some(GraphProto {
+                node: self.nodes,
+                name: "g".into(),
+                initializer: self.inits,
+                input: self.inputs,
+                output: vec![ValueInfoProto {
+                    name: y.into(),
+                    r#type: None,
+                }],
+                value_info: vec![],
+            }),
+            ..Default::default()
+        };
+        import(&model.encode_to_vec(), &BTreeMap::new()).unwrap()
+    }
+}
+
+fn check(m: &Import, tasks: &[&str], untuned: &[&str]) {
+    let got: Vec<String> = m
+        .tasks
+        .iter()
+        .map(|t| format!("{} {}", t.weight, t.workload))
+        .collect();
+    assert_eq!(got, tasks);
+    let got: Vec<String> = m
+        .untuned
+        .iter()
+        .map(|u| {
+            if u.reason.is_empty() {
+                format!("{} {}", u.count, u.op)
+            } else {
+                format!("{} {}: {}", u.count, u.op, u.reason)
+            }
+        })
+        .collect();
+    assert_eq!(got, untuned);
+}
+
+fn conv(g: &mut G, x: &str, c: i64, k: i64, r: i64, attrs: &[(&str, A)]) -> String {
+    let w = g.weight(&[k, c, r, r]);
+    let b = g.weight(&[k]);
+    g.op("Conv", &[x, &w, &b], attrs)
+}
+
+#[test]
+fn gelu_op_leaky_relu_sigmoid_and_old_clip() {
+    let mut g = G::new(&[1, 8, 10, 10]);
+    let a = conv(&mut g, "x", 8, 8, 3, &[("pads", A::Is(&[1, 1, 1, 1]))]);
+    let a = g.op("Gelu", &[&a], &[]);
+    let b = conv(&mut g, &a, 8, 8, 1, &[]);
+    let b = g.op("LeakyRelu", &[&b], &[("alpha", A::F(0.25))]);
+    let c = conv(&mut g, &b, 8, 8, 1, &[]);
+    let c = g.op("Sigmoid", &[&c], &[]);
+    let d = conv(&mut g, &c, 8, 8, 1, &[]);
+    let y = g.op("Gelu", &[&d], &[("approximate", A::S("tanh"))]);
+    check(
+        &g.import(&y, 20),
+        &[
+            "1 conv2d(N=1,H=10,W=10,C=8,K=8,R=3,S=3,stride=1,pad=1)+bias+gelu",
+            "1 conv2d(N=1,H=10,W=10,C=8,K=8,R=1,S=1,stride=1,pad=0)+bias+leaky_relu(0.25)",
+            "1 conv2d(N=1,H=10,W=10,C=8,K=8,R=1,S=1,stride=1,pad=0)+bias+sigmoid",
+            "1 conv2d(N=1,H=10,W=10,C=8,K=8,R=1,S=1,stride=1,pad=0)+bias",
+        ],
+        &["1 Gelu"],
+    );
+    // Opset 10: Clip's bounds are attributes.
+    let mut g = G::new(&[1, 8, 10, 10]);
+    let a = conv(&mut g, "x", 8, 8, 1, &[]);
+    let a = g.op("Clip", &[&a], &[("min", A::F(0.0)), ("max", A::F(6.0))]);
+    let b = conv(&mut g, &a, 8, 8, 1, &[]);
+    let y = g.op("Clip", &[&b], &[("min", A::F(-1.0)), ("max", A::F(1.0))]);
+    check(
+        &g.import(&y, 10),
+        &[
+            "1 conv2d(N=1,H=10,W=10,C=8,K=8,R=1,S=1,stride=1,pad=0)+bias+relu6",
+            "1 conv2d(N=1,H=10,W=10,C=8,K=8,R=1,S=1,stride=1,pad=0)+bias+clip(-1,1)",
+        ],
+        &[],
+    );
+}
+
+#[test]
+fn what_tilegrad_cannot_express_stays_untuned_with_a_reason() {
+    let mut g = G::new(&[1, 4, 9, 9]);
+    let a = conv(&mut g, "x", 4, 4, 3, &[("pads", A::Is(&[0, 0, 1, 1]))]);
+    let b = conv(&mut g, &a, 4, 4, 3, &[("strides", A::Is(&[1, 2]))]);
+    let c = g.op(
+        "AveragePool",
+        &[&b],
+        &[
+            ("kernel_shape", A::Is(&[3, 3])),
+            ("pads", A::Is(&[1, 1, 1, 1])),
+        ],
+    );
+    let y = g.op(
+        "MaxPool",
+        &[&c],
+        &[
+            ("kernel_shape", A::Is(&[2, 2])),
+            ("strides", A::Is(&[2, 2])),
+            ("ceil_mode", A::I(1)),
+        ],
+    );
+    let m = g.import(&y, 13);
+    check(
+        &m,
+        &[],
+        &[
+            "1 AveragePool: average pooling with padding and count_include_pad=0",
+            "1 Conv: asymmetric padding [0, 0] / [1, 1]",
+            "1 Conv: strides [1, 2] differ between dimensions",
+            "1 MaxPool: ceil_mode changes the output size",
+        ],
+    );
+    assert_eq!(m.coverage(), 0.0);
+    assert!(m.untuned_flops > 0.0);
+}
+
+#[test]
+fn batch_norm_scale_and_gemm_variants() {
+    // A conv with its own bias, then BatchNorm: one bias. A Mul by a scalar: scale.
+    let mut g = G::new(&[2, 3, 8, 8]);
+    let a = conv(&mut g, "x", 3, 4, 3, &[("pads", A::Is(&[1, 1, 1, 1]))]);
+    let bn: Vec<String> = (0..4).map(|_| g.weight(&[4])).collect();
+    let a = g.op(
+        "BatchNormalization",
+        &[&a, &bn[0], &bn[1], &bn[2], &bn[3]],
+        &[],
+    );
+    let half = g.scalar(0.5);
+    let a = g.op("Mul", &[&half, &a], &[]);
+    let f = g.op("Flatten", &[&a], &[]);
+    // Gemm with alpha and a [M,N] C (a residual), then a bias Add on the left.
+    let w = g.weight(&[256, 16]);
+    let r = g.weight(&[2, 16]);
+    let y = g.op("Gemm", &[&f, &w, &r], &[("alpha", A::F(2.0))]);
+    let b = g.weight(&[16]);
+    let y = g.op("Add", &[&b, &y], &[]);
+    check(
+        &g.import(&y, 13),
+        &[
+            "1 conv2d(N=2,H=8,W=8,C=3,K=4,R=3,S=3,stride=1,pad=1)+bias+scale(0.5)",
+            "1 matmul(M=2,N=16,K=256)+scale(2)+res+bias",
+        ],
+        &["1 Flatten"],
+    );
+}
+
+#[test]
+fn softmax_axes_norms_conv3d_and_transposed_conv() {
+    // Opset 11: softmax over the dims from axis 1 of a 3-D input (coerced to 2-D).
+    let mut g = G::new(&[2, 3, 5]);
+    let y = g.op("Softmax", &["x"], &[]);
+    check(&g.import(&y, 11), &["1 softmax(M=2,N=15)"], &[]);
+    // Opset 13: only the last axis.
+    let mut g = G::new(&[2, 3, 5]);
+    let y = g.op("Softmax", &["x"], &[("axis", A::I(1))]);
+    check(
+        &g.import(&y, 13),
+        &[],
+        &["1 Softmax: softmax along axis 1, not the last"],
+    );
+    let mut g = G::new(&[2, 3, 8]);
+    let s = g.weight(&[8]);
+    let y = g.op("RMSNormalization", &["x", &s], &[]);
+    check(&g.import(&y, 23), &["1 rms_norm(M=6,N=8)"], &[]);
+    let mut g = G::new(&[1, 4, 6, 8, 8]);
+    let w = g.weight(&[8, 4, 3, 3, 3]);
+    let y = g.op("Conv", &["x", &w], &[("pads", A::Is(&[1; 6]))]);
+    let y = g.op("Relu", &[&y], &[]);
+    check(
+        &g.import(&y, 13),
+        &["1 conv3d(N=1,D=6,H=8,W=8,C=4,K=8,T=3,R=3,S=3,stride_d=1,stride=1,pad_d=1,pad=1)+relu"],
+        &[],
+    );
+    let mut g = G::new(&[1, 8, 4, 4]);
+    let w = g.weight(&[8, 3, 4, 4]);
+    let y = g.op(
+        "ConvTranspose",
+        &["x", &w],
+        &[("strides", A::Is(&[2, 2])), ("pads", A::Is(&[1, 1, 1, 1]))],
+    );
+    let y = g.op("Tanh", &[&y], &[]);
+    check(
+        &g.import(&y, 13),
+        &["1 conv2d_transpose(N=1,H=4,W=4,C=8,K=3,R=4,S=4,stride=2,pad=1)+tanh"],
+        &[],
+    );
+}
+
+#[test]
+fn computed_reshape_targets_and_products() {
+    // Reshape to [B*S, D] through Shape -> Gather -> Concat, as exporters write it; then a
+    // product with a transposed weight (trans_b) and one of two activations (batch_matmul).
+    let mut g = G::new(&[2, 3, 4]);
+    let shape = g.op("Shape", &["x"], &[]);
+    let last = g.ints(&[2]);
+    let d = g.op("Gather", &[&shape, &last], &[]);
+    let minus1 = g.ints(&[-1]);
+    let target = g.op("Concat", &[&minus1, &d], &[("axis", A::I(0))]);
+    let flat = g.op("Reshape", &["x", &target], &[]);
+    let w = g.weight(&[5, 4]);
+    let wt = g.op("Transpose", &[&w], &[("perm", A::Is(&[1, 0]))]);
+    let y = g.op("MatMul", &[&flat, &wt], &[]);
+    let y = g.op("Mul", &[&y, &y], &[]);
+    let z = g.op("Transpose", &[&y], &[("perm", A::Is(&[1, 0]))]);
+    let p = g.op("MatMul", &[&y, &z], &[]);
+    check(
+        &g.import(&p, 13),
+        &[
+            "1 matmul(M=6,N=5,K=4,trans_b=1)",
+            "1 batch_matmul(B=1,M=6,N=6,K=5,trans_b=1)",
+        ],
+        &["1 Concat", "1 Gather", "1 Mul", "1 Reshape", "1 Shape"],
+    );
+}
