@@ -9,7 +9,8 @@
 //! `x·0.5·(1+erf(x/√2))`, `x·Sigmoid(x)` (`+silu`), `Mul` by a scalar constant or `Div` by one
 //! (`+scale`), and `Mul` by a tensor of the output's shape (`+mul`). Only convolutions and
 //! matrix products take epilogues. When two anchors meet in one `Add` (a residual block's
-//! main branch and its projection), the first in topological order takes it.
+//! main branch and its projection), the first in topological order takes it. RMS and layer
+//! norms written out in elementary operators are recognised too (`norm`).
 
 use std::collections::HashMap;
 
@@ -80,6 +81,17 @@ pub fn extract(g: &Graph) -> Import {
         if claimed[i] {
             continue;
         }
+        let norm = crate::norm::rms_norm(g, i, &claimed)
+            .or_else(|| crate::norm::layer_norm(g, i, &claimed));
+        if let Some((op, nodes)) = norm {
+            if let Ok(w) = Workload::plain(op) {
+                for k in nodes {
+                    claimed[k] = true;
+                }
+                add(&mut tasks, &mut index, w);
+                continue;
+            }
+        }
         let a = match anchor(g, i, &claimed) {
             None => continue,
             Some(Err(reason)) => {
@@ -111,17 +123,7 @@ pub fn extract(g: &Graph) -> Import {
             }
         }
         let workload = Workload::new(a.op, DType::F32, epilogue).unwrap_or(base);
-        let text = workload.to_string();
-        match index.get(&text) {
-            Some(&t) => tasks[t].weight += 1,
-            None => {
-                index.insert(text, tasks.len());
-                tasks.push(Task {
-                    workload,
-                    weight: 1,
-                });
-            }
-        }
+        add(&mut tasks, &mut index, workload);
     }
     let mut untuned: Vec<Untuned> = Vec::new();
     for (i, node) in g.nodes.iter().enumerate() {
@@ -160,8 +162,27 @@ pub fn extract(g: &Graph) -> Import {
     }
 }
 
+/// Counts one occurrence of a workload (a new task, or one more of a known one).
+fn add(tasks: &mut Vec<Task>, index: &mut HashMap<String, usize>, workload: Workload) {
+    let text = workload.to_string();
+    match index.get(&text) {
+        Some(&t) => tasks[t].weight += 1,
+        None => {
+            index.insert(text, tasks.len());
+            tasks.push(Task {
+                workload,
+                weight: 1,
+            });
+        }
+    }
+}
+
 /// The only reader of `value`, when it has exactly one and is no graph output.
-fn single_reader<'a>(g: &'a Graph, value: &str, claimed: &[bool]) -> Option<(usize, &'a Node)> {
+pub(crate) fn single_reader<'a>(
+    g: &'a Graph,
+    value: &str,
+    claimed: &[bool],
+) -> Option<(usize, &'a Node)> {
     match g.consumers(value) {
         [c] if !claimed[*c] && !g.outputs.contains(value) => Some((*c, &g.nodes[*c])),
         _ => None,
@@ -169,7 +190,7 @@ fn single_reader<'a>(g: &'a Graph, value: &str, claimed: &[bool]) -> Option<(usi
 }
 
 /// The input of `node` other than `value` (for two-input nodes reading `value` once).
-fn other<'a>(node: &'a Node, value: &str) -> Option<&'a str> {
+pub(crate) fn other<'a>(node: &'a Node, value: &str) -> Option<&'a str> {
     match node.inputs.as_slice() {
         [a, b] if a == value && b != value => Some(b),
         [a, b] if b == value && a != value => Some(a),
@@ -178,13 +199,13 @@ fn other<'a>(node: &'a Node, value: &str) -> Option<&'a str> {
 }
 
 /// The value of a scalar (one-element) constant.
-fn scalar(g: &Graph, name: &str) -> Option<f64> {
+pub(crate) fn scalar(g: &Graph, name: &str) -> Option<f64> {
     g.constant(name)
         .filter(|c| c.values.len() == 1)
         .map(|c| c.values[0])
 }
 
-fn near(x: Option<f64>, want: f64) -> bool {
+pub(crate) fn near(x: Option<f64>, want: f64) -> bool {
     x.is_some_and(|x| (x - want).abs() <= 1e-3 * want.abs().max(1.0))
 }
 

@@ -39,6 +39,7 @@ mod anchor;
 pub mod error;
 mod extract;
 pub mod graph;
+mod norm;
 pub mod proto;
 mod shape;
 

@@ -342,3 +342,52 @@ fn computed_reshape_targets_and_products() {
         &["1 Concat", "1 Gather", "1 Mul", "1 Reshape", "1 Shape"],
     );
 }
+
+#[test]
+fn norms_written_out_in_elementary_operators() {
+    // RMS norm as LLaMA exports write it (opset 13: ReduceMean axes as an attribute), then
+    // its division form with the axes as an input (opset 18), without γ.
+    let mut g = G::new(&[1, 5, 16]);
+    let two = g.scalar(2.0);
+    let sq = g.op("Pow", &["x", &two], &[]);
+    let ms = g.op("ReduceMean", &[&sq], &[("axes", A::Is(&[-1]))]);
+    let eps = g.scalar(1e-6);
+    let v = g.op("Add", &[&ms, &eps], &[]);
+    let v = g.op("Sqrt", &[&v], &[]);
+    let v = g.op("Reciprocal", &[&v], &[]);
+    let v = g.op("Mul", &["x", &v], &[]);
+    let gamma = g.weight(&[16]);
+    let y = g.op("Mul", &[&v, &gamma], &[]);
+    check(&g.import(&y, 13), &["1 rms_norm(M=5,N=16)"], &[]);
+    let mut g = G::new(&[1, 5, 16]);
+    let sq = g.op("Mul", &["x", "x"], &[]);
+    let axes = g.ints(&[2]);
+    let ms = g.op("ReduceMean", &[&sq, &axes], &[]);
+    let eps = g.scalar(1e-6);
+    let v = g.op("Add", &[&eps, &ms], &[]);
+    let v = g.op("Sqrt", &[&v], &[]);
+    let y = g.op("Div", &["x", &v], &[]);
+    check(&g.import(&y, 18), &["1 rms_norm(M=5,N=16)"], &[]);
+    // Layer norm as BERT exports write it below opset 17.
+    let mut g = G::new(&[2, 7, 32]);
+    let mu = g.op("ReduceMean", &["x"], &[("axes", A::Is(&[-1]))]);
+    let d = g.op("Sub", &["x", &mu], &[]);
+    let two = g.scalar(2.0);
+    let sq = g.op("Pow", &[&d, &two], &[]);
+    let var = g.op("ReduceMean", &[&sq], &[("axes", A::Is(&[-1]))]);
+    let eps = g.scalar(1e-12);
+    let v = g.op("Add", &[&var, &eps], &[]);
+    let v = g.op("Sqrt", &[&v], &[]);
+    let v = g.op("Div", &[&d, &v], &[]);
+    let gamma = g.weight(&[32]);
+    let v = g.op("Mul", &[&v, &gamma], &[]);
+    let beta = g.weight(&[32]);
+    let y = g.op("Add", &[&v, &beta], &[]);
+    check(&g.import(&y, 13), &["1 layer_norm(M=14,N=32)"], &[]);
+    // A mean over another axis is no norm.
+    let mut g = G::new(&[2, 7, 32]);
+    let sq = g.op("Mul", &["x", "x"], &[]);
+    let ms = g.op("ReduceMean", &[&sq], &[("axes", A::Is(&[1]))]);
+    let y = g.op("Sqrt", &[&ms], &[]);
+    check(&g.import(&y, 13), &[], &["1 Mul", "1 ReduceMean", "1 Sqrt"]);
+}
