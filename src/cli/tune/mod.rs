@@ -327,8 +327,23 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
             String::new()
         }
     );
-    if tasks.len() > 1 || src.onnx.is_some() {
+    // An ONNX model cut short by --tasks: the sum covers only the tuned tasks.
+    let model = match src.onnx {
+        Some(path) => Some(super::onnx::import(path, src.inputs)?),
+        None => None,
+    };
+    let left_out = model
+        .as_ref()
+        .map_or(0, |m| m.tasks.len().saturating_sub(tasks.len()));
+    if tasks.len() > 1 || model.is_some() {
         match report.network_latency_s() {
+            Some(l) if left_out > 0 => println!(
+                "network: {:.4} ms over the {} tuned tasks only, not end to end ({left_out} of \
+                 the model's {} tasks were not tuned)",
+                l * 1e3,
+                tasks.len(),
+                tasks.len() + left_out
+            ),
             Some(l) => println!(
                 "network: estimated {:.4} ms end to end (sum of weight x best over the tuned tasks)",
                 l * 1e3
@@ -336,17 +351,8 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
             None => println!("network: no estimate (some task has no successful candidate)"),
         }
     }
-    if let Some(model) = src.onnx {
-        // The model imported once already: this cannot fail differently now.
-        let m = super::onnx::import(model, src.inputs)?;
-        if args.what.tasks.is_some_and(|n| n < m.tasks.len()) {
-            println!(
-                "         only {} of the model's {} tasks were tuned (--tasks)",
-                tasks.len(),
-                m.tasks.len()
-            );
-        }
-        super::onnx::print_untuned(&m);
+    if let Some(m) = &model {
+        super::onnx::print_untuned(m);
         if !m.untuned.is_empty() {
             println!("         the estimate leaves the untuned operators out");
         }
