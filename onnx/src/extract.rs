@@ -48,6 +48,8 @@ pub struct Import {
     pub untuned_flops: f64,
     /// The default-domain opset of the model.
     pub opset: i64,
+    /// What the caller should know that did not stop the import ([`Graph::warnings`]).
+    pub warnings: Vec<String>,
     /// Nodes in the graph.
     pub nodes: usize,
 }
@@ -158,6 +160,7 @@ pub fn extract(g: &Graph) -> Import {
         tasks,
         untuned,
         opset: g.opset,
+        warnings: g.warnings.clone(),
         nodes: n,
     }
 }

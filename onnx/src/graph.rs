@@ -151,6 +151,9 @@ pub struct Graph {
     pub outputs: HashSet<String>,
     /// The default domain's opset.
     pub opset: i64,
+    /// Things the caller should know that do not stop the import (e.g. a float16 model,
+    /// whose tasks are tuned in float32, the one type tilegrad implements).
+    pub warnings: Vec<String>,
 }
 
 impl Graph {
@@ -188,6 +191,7 @@ impl Graph {
             consumers: HashMap::new(),
             outputs: graph.output.iter().map(|o| o.name.clone()).collect(),
             opset,
+            warnings: Vec::new(),
         };
         g.add_sources(&graph, inputs)?;
         g.nodes = sorted_nodes(&graph, &g.values)?;
@@ -281,6 +285,28 @@ impl Graph {
                 input: unknown.clone(),
                 reason: format!("the model has no such input (inputs: {})", known.join(", ")),
             });
+        }
+        let mut other_floats: Vec<&str> = graph
+            .input
+            .iter()
+            .filter_map(|i| i.r#type.as_ref()?.tensor_type.as_ref())
+            .map(|t| t.elem_type)
+            .chain(graph.initializer.iter().map(|t| t.data_type))
+            .filter_map(|t| match t {
+                10 => Some("float16"),
+                16 => Some("bfloat16"),
+                11 => Some("double"),
+                _ => None,
+            })
+            .collect();
+        other_floats.sort_unstable();
+        other_floats.dedup();
+        if !other_floats.is_empty() {
+            self.warnings.push(format!(
+                "the model has {} tensors: its tasks are tuned in float32, the one type \
+                 tilegrad implements",
+                other_floats.join(" and ")
+            ));
         }
         for input in &graph.input {
             if self.values.contains_key(&input.name) {

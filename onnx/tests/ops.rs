@@ -391,3 +391,25 @@ fn norms_written_out_in_elementary_operators() {
     let y = g.op("Sqrt", &[&ms], &[]);
     check(&g.import(&y, 13), &[], &["1 Mul", "1 ReduceMean", "1 Sqrt"]);
 }
+
+#[test]
+fn half_precision_models_are_tuned_in_float32_with_a_warning() {
+    let mut g = G::new(&[4, 8]);
+    g.inputs[0]
+        .r#type
+        .as_mut()
+        .and_then(|t| t.tensor_type.as_mut())
+        .unwrap()
+        .elem_type = 10;
+    let w = g.weight(&[8, 8]);
+    let y = g.op("MatMul", &["x", &w], &[]);
+    let m = g.import(&y, 13);
+    check(&m, &["1 matmul(M=4,N=8,K=8)"], &[]);
+    assert_eq!(
+        m.warnings,
+        [
+            "the model has float16 tensors: its tasks are tuned in float32, the one type tilegrad \
+          implements"
+        ]
+    );
+}

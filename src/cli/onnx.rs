@@ -26,9 +26,13 @@ pub fn import(path: &Path, inputs: &[String]) -> anyhow::Result<Import> {
     }
     let bytes = std::fs::read(path)
         .with_context(|| BadInput(format!("cannot read the ONNX model {}", path.display())))?;
-    tilegrad_onnx::import(&bytes, &shapes)
+    let m = tilegrad_onnx::import(&bytes, &shapes)
         .map_err(anyhow::Error::new)
-        .with_context(|| BadInput(format!("cannot import the ONNX model {}", path.display())))
+        .with_context(|| BadInput(format!("cannot import the ONNX model {}", path.display())))?;
+    for w in &m.warnings {
+        eprintln!("warning: {}: {w}", path.display());
+    }
+    Ok(m)
 }
 
 /// The untuned operators (count, GFLOP, reason) and the FLOP share the tasks cover.
