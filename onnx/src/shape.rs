@@ -145,10 +145,12 @@ pub fn axis(a: i64, rank: usize) -> Option<usize> {
     (0..r).contains(&a).then_some(a as usize)
 }
 
+/// A constant's values as integers (`None` if one is not whole). Values beyond ±2^53, which
+/// f64 does not hold exactly, saturate: exporters write `INT64_MAX` for "to the end".
 fn consts_as_ints(c: &Const) -> Option<Vec<i64>> {
     c.values
         .iter()
-        .map(|&v| (v.fract() == 0.0 && v.abs() < 9e15).then_some(v as i64))
+        .map(|&v| (v.fract() == 0.0).then_some(v as i64))
         .collect()
 }
 
@@ -195,6 +197,8 @@ pub fn infer(node: &Node, g: &Graph, opset: i64) -> Result<Vec<Inferred>> {
         }
         "Identity" | "Cast" | "CastLike" => vec![(x, constant(0))],
         "Relu"
+        | "Trilu"
+        | "GroupNormalization"
         | "Sigmoid"
         | "Tanh"
         | "Erf"
@@ -616,8 +620,177 @@ pub fn infer(node: &Node, g: &Graph, opset: i64) -> Result<Vec<Inferred>> {
             }
             None => same(None),
         },
+        "Slice" => match x {
+            Some(x) => vec![(slice(node, g, &x, opset)?, None)],
+            None => same(None),
+        },
+        "Pad" => {
+            let pads = if opset >= 11 {
+                constant(1).and_then(|c| consts_as_ints(&c))
+            } else {
+                node.ints("pads").map(<[i64]>::to_vec)
+            };
+            match (x, pads) {
+                (Some(x), Some(p)) if p.len() == 2 * x.len() => {
+                    let r = x.len();
+                    let s: Option<Shape> = (0..r)
+                        .map(|i| {
+                            usize::try_from(
+                                x[i] as i64
+                                    + p[i].clamp(-(1 << 40), 1 << 40)
+                                    + p[i + r].clamp(-(1 << 40), 1 << 40),
+                            )
+                            .ok()
+                        })
+                        .collect();
+                    one(s.ok_or_else(|| node.shape_error("padding crops more than the input"))?)?
+                }
+                (Some(_), Some(p)) => {
+                    return Err(node.shape_error(format!("pads {p:?} do not fit the rank")))
+                }
+                _ => same(None),
+            }
+        }
+        "Tile" => match (x, constant(1).and_then(|c| consts_as_ints(&c))) {
+            (Some(x), Some(r))
+                if r.len() == x.len() && r.iter().all(|&v| (0..1 << 31).contains(&v)) =>
+            {
+                one(x
+                    .iter()
+                    .zip(&r)
+                    .map(|(&d, &k)| d.saturating_mul(k as usize))
+                    .collect())?
+            }
+            (Some(_), Some(r)) => return Err(node.shape_error(format!("bad repeats {r:?}"))),
+            _ => same(None),
+        },
+        "ConstantOfShape" => match constant(0).and_then(|c| consts_as_ints(&c)) {
+            Some(t) => {
+                let s: Option<Shape> = t.iter().map(|&v| usize::try_from(v).ok()).collect();
+                one(s.ok_or_else(|| node.shape_error("negative dimension"))?)?
+            }
+            None => same(None),
+        },
+        "Resize" | "Upsample" => {
+            // Sizes (input 3 from opset 11), else scales (input 2; input 1 before 11).
+            let sizes = (opset >= 11).then(|| constant(3)).flatten();
+            let scales = constant(if opset >= 11 { 2 } else { 1 }).or_else(|| {
+                node.attrs.get("scales").and_then(|a| match a {
+                    Attr::Floats(v) => Some(Const {
+                        shape: vec![v.len()],
+                        values: v.iter().map(|&f| f64::from(f)).collect(),
+                    }),
+                    _ => None,
+                })
+            });
+            match (x, sizes, scales) {
+                (Some(x), Some(sz), _) if sz.values.len() == x.len() => one(sz
+                    .values
+                    .iter()
+                    .map(|&v| usize::try_from(v as i64).ok())
+                    .collect::<Option<Shape>>()
+                    .ok_or_else(|| node.shape_error("bad sizes"))?)?,
+                (Some(x), None, Some(sc)) if sc.values.len() == x.len() => one(x
+                    .iter()
+                    .zip(&sc.values)
+                    .map(|(&d, &f)| {
+                        let v = (d as f64 * f).floor();
+                        (v.is_finite() && v >= 0.0 && v <= crate::graph::MAX_DIM as f64)
+                            .then_some(v as usize)
+                    })
+                    .collect::<Option<Shape>>()
+                    .ok_or_else(|| node.shape_error("bad scales"))?)?,
+                _ => same(None),
+            }
+        }
+        "DepthToSpace" | "SpaceToDepth" => match x {
+            Some(x) if x.len() == 4 => {
+                let b = usize::try_from(node.int("blocksize", 0)).unwrap_or(0);
+                let bb = b.saturating_mul(b);
+                let s = if node.op == "DepthToSpace" {
+                    (b > 0 && x[1] % bb == 0).then(|| vec![x[0], x[1] / bb, x[2] * b, x[3] * b])
+                } else {
+                    (b > 0 && x[2] % b == 0 && x[3] % b == 0)
+                        .then(|| vec![x[0], x[1] * bb, x[2] / b, x[3] / b])
+                };
+                one(s.ok_or_else(|| node.shape_error("blocksize does not divide the input"))?)?
+            }
+            _ => same(None),
+        },
+        "ArgMax" | "ArgMin" => match x {
+            Some(x) => {
+                let a = axis(node.int("axis", 0), x.len())
+                    .ok_or_else(|| node.shape_error("axis out of range"))?;
+                let mut s = x.clone();
+                if node.int("keepdims", 1) != 0 {
+                    s[a] = 1;
+                } else {
+                    s.remove(a);
+                }
+                one(s)?
+            }
+            None => same(None),
+        },
         _ => vec![],
     })
+}
+
+/// Ceiling division of a non-negative by a positive number.
+fn ceil_div(a: i128, d: i128) -> i128 {
+    (a + d - 1) / d
+}
+
+/// `Slice`: starts, ends, axes and steps from constant inputs (opset 10 on) or attributes.
+fn slice(node: &Node, g: &Graph, x: &[usize], opset: i64) -> Result<Option<Shape>> {
+    let list = |attr: &str, input: usize| -> Option<Vec<i64>> {
+        if opset >= 10 {
+            node.input(input)
+                .and_then(|n| g.constant(n))
+                .and_then(consts_as_ints)
+        } else {
+            node.ints(attr).map(<[i64]>::to_vec)
+        }
+    };
+    let (Some(starts), Some(ends)) = (list("starts", 1), list("ends", 2)) else {
+        return Ok(None);
+    };
+    let rank = x.len();
+    let axes = match list("axes", 3) {
+        Some(a) => a,
+        None if opset >= 10 && node.input(3).is_some() => return Ok(None),
+        None => (0..starts.len() as i64).collect(),
+    };
+    let steps = match list("steps", 4) {
+        Some(s) => s,
+        None if opset >= 10 && node.input(4).is_some() => return Ok(None),
+        None => vec![1; starts.len()],
+    };
+    if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+        return Err(node.shape_error("starts, ends, axes and steps differ in length"));
+    }
+    let mut s = x.to_vec();
+    for k in 0..starts.len() {
+        let a = axis(axes[k], rank).ok_or_else(|| node.shape_error("axis out of range"))?;
+        let d = x[a] as i64;
+        let step = steps[k];
+        if step == 0 {
+            return Err(node.shape_error("step 0"));
+        }
+        let clamp = |v: i64, lo: i64, hi: i64| {
+            let v = if v < 0 { v.saturating_add(d) } else { v };
+            v.clamp(lo, hi)
+        };
+        let step = i128::from(step);
+        let n: i128 = if step > 0 {
+            let (b, e) = (clamp(starts[k], 0, d), clamp(ends[k], 0, d));
+            ceil_div((i128::from(e) - i128::from(b)).max(0), step)
+        } else {
+            let (b, e) = (clamp(starts[k], -1, d - 1), clamp(ends[k], -1, d - 1));
+            ceil_div((i128::from(b) - i128::from(e)).max(0), -step)
+        };
+        s[a] = n as usize;
+    }
+    Ok(Some(s))
 }
 
 /// The output extents of a transposed convolution.

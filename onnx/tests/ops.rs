@@ -413,3 +413,79 @@ fn half_precision_models_are_tuned_in_float32_with_a_warning() {
         ]
     );
 }
+
+#[test]
+fn slice_pad_resize_and_tile_keep_shapes_known() {
+    // Each op's output feeds a conv, whose task shows the inferred shape.
+    let mut g = G::new(&[1, 4, 20, 20]);
+    let starts = g.ints(&[2, -18]);
+    let ends = g.ints(&[i64::MAX, 18]);
+    let axes = g.ints(&[2, 3]);
+    let steps = g.ints(&[2, 1]);
+    let s = g.op("Slice", &["x", &starts, &ends, &axes, &steps], &[]); // [1,4,9,16]
+    let a = conv(&mut g, &s, 4, 4, 1, &[]);
+    let pads = g.ints(&[0, 0, 1, 2, 0, 0, 1, 2]);
+    let p = g.op("Pad", &[&a, &pads], &[]); // [1,4,11,20]
+    let b = conv(&mut g, &p, 4, 4, 1, &[]);
+    let scales = g.scalar(0.0);
+    let two = g.ints(&[1, 1, 2, 2]);
+    let two_f = g.op("Cast", &[&two], &[("to", A::I(1))]);
+    let r = g.op("Resize", &[&b, &scales, &two_f], &[]); // [1,4,22,40]
+    let c = conv(&mut g, &r, 4, 4, 1, &[]);
+    let reps = g.ints(&[1, 2, 1, 1]);
+    let t = g.op("Tile", &[&c, &reps], &[]); // [1,8,22,40]
+    let y = conv(&mut g, &t, 8, 4, 1, &[]);
+    check(
+        &g.import(&y, 13),
+        &[
+            "1 conv2d(N=1,H=9,W=16,C=4,K=4,R=1,S=1,stride=1,pad=0)+bias",
+            "1 conv2d(N=1,H=11,W=20,C=4,K=4,R=1,S=1,stride=1,pad=0)+bias",
+            "1 conv2d(N=1,H=22,W=40,C=4,K=4,R=1,S=1,stride=1,pad=0)+bias",
+            "1 conv2d(N=1,H=22,W=40,C=8,K=4,R=1,S=1,stride=1,pad=0)+bias",
+        ],
+        &["1 Cast", "1 Pad", "1 Resize", "1 Slice", "1 Tile"],
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+    /// Any constants in the shape operators give a shape or an error, never a panic.
+    #[test]
+    fn shape_operators_never_panic(
+        v in proptest::collection::vec(
+            proptest::prop_oneof![-40i64..40, proptest::prelude::Just(i64::MAX), proptest::prelude::Just(i64::MIN)],
+            0..10,
+        ),
+        f in proptest::collection::vec(-3.0f32..5.0, 0..5),
+        pick in 0usize..6,
+    ) {
+        let mut g = G::new(&[1, 4, 20, 20]);
+        let a = g.ints(&v);
+        let b = g.ints(&v[v.len() / 2..]);
+        let y = match pick {
+            0 => g.op("Slice", &["x", &a, &b], &[]),
+            1 => g.op("Pad", &["x", &a], &[]),
+            2 => g.op("Tile", &["x", &a], &[]),
+            3 => g.op("Reshape", &["x", &a], &[]),
+            4 => g.op("Expand", &["x", &a], &[]),
+            _ => {
+                let fl: Vec<f32> = f.clone();
+                g.n += 1;
+                let name = format!("f{}", g.n);
+                g.inits.push(TensorProto { name: name.clone(), data_type: 1, dims: vec![fl.len() as i64], float_data: fl, ..Default::default() });
+                let empty = g.scalar(0.0);
+                g.op("Resize", &["x", &empty, &name], &[])
+            }
+        };
+        let w = g.weight(&[4, 4, 1, 1]);
+        let z = g.op("Conv", &[&y, &w], &[]);
+        let model = ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
+            graph: Some(GraphProto { node: g.nodes, initializer: g.inits, input: g.inputs, output: vec![ValueInfoProto { name: z, r#type: None }], ..Default::default() }),
+            ..Default::default()
+        };
+        let _ = import(&model.encode_to_vec(), &BTreeMap::new());
+    }
+}
