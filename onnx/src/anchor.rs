@@ -7,12 +7,17 @@
 //! mapping reads the extents off the ONNX shapes (`N=x[0], C=x[1], H=x[2], W=x[3], K=w[0],
 //! R=w[2], S=w[3]`); the tuned kernel computes the same convolution in tilegrad's layout, and
 //! a runtime that uses it stores the activations NHWC and the weights `[R,S,C/groups,K]`.
+//! Elementwise operators that no anchor before them took as an epilogue become tasks of their
+//! own: an activation is `elemwise(M,N)+<activation>` over `[M,N]` rows (`N` the last axis),
+//! a two-operand `Add`/`Sub`/`Mul`/`Div`/`Max`/`Min` is `add(B,M,N)`... with the broadcast
+//! operand's axes grouped into at most three runs (`N` is the last axis, as the shipped
+//! networks write it: `add(M=50,N=768)`).
 //! Matrix products keep their row-major layout; a `Transpose` that swaps the last two axes of
 //! a product's operand is folded into `trans_a`/`trans_b`.
 
 use tilegrad_templates::{
-    BatchMatmul, Conv2d, Conv2dTranspose, Conv3d, EpilogueOp, GlobalAvgPool, Matmul, Op, Pool2d,
-    PoolKind, Rows,
+    BatchMatmul, Binary, BinaryFn, Conv2d, Conv2dTranspose, Conv3d, EpilogueOp, GlobalAvgPool,
+    Matmul, Op, Pool2d, PoolKind, Rows,
 };
 
 use crate::graph::{numel, Graph, Node, Source};
@@ -54,7 +59,7 @@ pub fn anchor(g: &Graph, i: usize, claimed: &[bool]) -> Option<Result<Anchor, Re
         | "GlobalAveragePool" | "Softmax" | "LayerNormalization" | "RMSNormalization" => {
             node.op.as_str()
         }
-        _ => return None,
+        _ => return elementwise(g, node),
     };
     let shape = |k: usize| node.input(k).and_then(|n| g.shape(n)).cloned();
     let Some(x) = shape(0) else {
@@ -476,4 +481,96 @@ fn matmul(g: &Graph, node: &Node, a: &[usize], claimed: &[bool]) -> Result<Ancho
         folded,
         channel: Channel::Last,
     })
+}
+
+/// An elementwise anchor (see the module doc); `None` for other operators and for
+/// computations on constants (shape arithmetic).
+fn elementwise(g: &Graph, node: &Node) -> Option<Result<Anchor, Reason>> {
+    let out = node.outputs.first()?;
+    if g.constant(out).is_some() {
+        return None;
+    }
+    let func = match node.op.as_str() {
+        "Add" => BinaryFn::Add,
+        "Sub" => BinaryFn::Sub,
+        "Mul" => BinaryFn::Mul,
+        "Div" => BinaryFn::Div,
+        "Max" => BinaryFn::Max,
+        "Min" => BinaryFn::Min,
+        _ => {
+            let step = crate::extract::unary_step(g, node)?;
+            let Some(s) = g.shape(out).filter(|s| !s.is_empty()) else {
+                return Some(Err("input shape unknown".into()));
+            };
+            let n = s[s.len() - 1];
+            return Some(Ok(Anchor {
+                op: Op::Elemwise(Rows {
+                    m: numel(s) / n.max(1),
+                    n,
+                }),
+                epilogue: vec![step],
+                folded: Vec::new(),
+                channel: Channel::Last,
+            }));
+        }
+    };
+    if node.inputs.len() != 2 {
+        return None;
+    }
+    let shapes = (
+        g.shape(out),
+        node.input(0).and_then(|a| g.shape(a)),
+        node.input(1).and_then(|b| g.shape(b)),
+    );
+    let (Some(s), Some(a), Some(b)) = shapes else {
+        return Some(Err("input shape unknown".into()));
+    };
+    if s.is_empty() {
+        return None;
+    }
+    let commutative = matches!(
+        func,
+        BinaryFn::Add | BinaryFn::Mul | BinaryFn::Max | BinaryFn::Min
+    );
+    let rhs = if a == s {
+        b
+    } else if b == s && commutative {
+        a
+    } else {
+        return Some(Err(format!("both operands broadcast ({a:?}, {b:?})")));
+    };
+    // Runs of axes (the last on its own) where the right operand is full or broadcast.
+    let r = s.len();
+    let pad = r - rhs.len().min(r);
+    let bcast = |i: usize| s[i] != 1 && (i < pad || rhs[i - pad] == 1);
+    let mut runs: Vec<(usize, bool)> = Vec::new();
+    for (i, &d) in s.iter().enumerate().take(r - 1) {
+        if d == 1 {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(last) if last.1 == bcast(i) => last.0 *= d,
+            _ => runs.push((d, bcast(i))),
+        }
+    }
+    let ((b, bb), (m, bm)) = match runs.as_slice() {
+        [] => ((1, false), (1, false)),
+        [m] => ((1, false), *m),
+        [b, m] => (*b, *m),
+        _ => return Some(Err("a broadcast over more than three runs of axes".into())),
+    };
+    Some(Ok(Anchor {
+        op: Op::Binary(Binary {
+            func,
+            b,
+            m,
+            n: s[r - 1],
+            bcast_b: bb,
+            bcast_m: bm,
+            bcast_n: bcast(r - 1),
+        }),
+        epilogue: Vec::new(),
+        folded: Vec::new(),
+        channel: Channel::Last,
+    }))
 }

@@ -230,40 +230,8 @@ fn fuse(
     }
     let shape = g.shape(value)?;
     let step = match node.op.as_str() {
-        "Relu" => EpilogueOp::Relu,
-        "Sigmoid" => EpilogueOp::Sigmoid,
-        "Tanh" => EpilogueOp::Tanh,
-        "LeakyRelu" => EpilogueOp::LeakyRelu(f64::from(node.float("alpha", 0.01))),
-        "Gelu" if node.string("approximate", "none") == "none" => EpilogueOp::Gelu,
         "Identity" | "Dropout" => return Some((vec![], vec![c], out)),
-        "Clip" => {
-            let (lo, hi) = if g.opset < 11 {
-                (
-                    f64::from(node.float("min", f32::MIN)),
-                    f64::from(node.float("max", f32::MAX)),
-                )
-            } else {
-                let bound = |k: usize, d: f64| match node.input(k) {
-                    None => Some(d),
-                    Some(n) => scalar(g, n),
-                };
-                (bound(1, f64::NEG_INFINITY)?, bound(2, f64::INFINITY)?)
-            };
-            match (lo, hi) {
-                (0.0, 6.0) => EpilogueOp::Relu6,
-                (0.0, h) if h >= f64::from(f32::MAX) => EpilogueOp::Relu,
-                (l, h)
-                    if l.is_finite()
-                        && h.is_finite()
-                        && l <= h
-                        && l > f64::from(f32::MIN)
-                        && h < f64::from(f32::MAX) =>
-                {
-                    EpilogueOp::Clip { lo: l, hi: h }
-                }
-                _ => return None,
-            }
-        }
+        "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Gelu" | "Clip" => unary_step(g, node)?,
         "BatchNormalization"
             if channel == Channel::Second
                 && node.input(0) == Some(value)
@@ -316,6 +284,47 @@ fn fuse(
         return None;
     }
     Some((vec![step], vec![c], out))
+}
+
+/// The epilogue step of a unary activation node (`Relu`, `Sigmoid`, `Tanh`, `LeakyRelu`,
+/// exact `Gelu`, `Clip` with constant bounds), if it has one.
+pub(crate) fn unary_step(g: &Graph, node: &Node) -> Option<EpilogueOp> {
+    Some(match node.op.as_str() {
+        "Relu" => EpilogueOp::Relu,
+        "Sigmoid" => EpilogueOp::Sigmoid,
+        "Tanh" => EpilogueOp::Tanh,
+        "LeakyRelu" => EpilogueOp::LeakyRelu(f64::from(node.float("alpha", 0.01))),
+        "Gelu" if node.string("approximate", "none") == "none" => EpilogueOp::Gelu,
+        "Clip" => {
+            let (lo, hi) = if g.opset < 11 {
+                (
+                    f64::from(node.float("min", f32::MIN)),
+                    f64::from(node.float("max", f32::MAX)),
+                )
+            } else {
+                let bound = |k: usize, d: f64| match node.input(k) {
+                    None => Some(d),
+                    Some(n) => scalar(g, n),
+                };
+                (bound(1, f64::NEG_INFINITY)?, bound(2, f64::INFINITY)?)
+            };
+            match (lo, hi) {
+                (0.0, 6.0) => EpilogueOp::Relu6,
+                (0.0, h) if h >= f64::from(f32::MAX) => EpilogueOp::Relu,
+                (l, h)
+                    if l.is_finite()
+                        && h.is_finite()
+                        && l <= h
+                        && l > f64::from(f32::MIN)
+                        && h < f64::from(f32::MAX) =>
+                {
+                    EpilogueOp::Clip { lo: l, hi: h }
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
 }
 
 /// Whether `other` broadcast over `out` is one value per channel.

@@ -41,6 +41,16 @@ fn untuned(m: &Import) -> Vec<String> {
 
 fn check(name: &str, want_tasks: &str, want_untuned: &[&str]) -> Import {
     let m = load(name);
+    // Every task must have a sketch on the CPU, or `tilegrad tune model.onnx` would refuse it.
+    let cpu = tilegrad_symbolic::Target::example_cpu();
+    for t in &m.tasks {
+        let s = tilegrad_templates::sketches(&t.workload, &cpu);
+        assert!(
+            s.is_ok_and(|s| !s.is_empty()),
+            "no CPU sketch for {}",
+            t.workload
+        );
+    }
     let want: Vec<String> = want_tasks
         .lines()
         .map(str::trim)

@@ -143,7 +143,21 @@ impl G {
     }
 }
 
+/// Every task must have a sketch on the CPU, or `tilegrad tune model.onnx` would refuse it.
+fn schedulable(m: &Import) {
+    let cpu = tilegrad_symbolic::Target::example_cpu();
+    for t in &m.tasks {
+        let s = tilegrad_templates::sketches(&t.workload, &cpu);
+        assert!(
+            s.is_ok_and(|s| !s.is_empty()),
+            "no CPU sketch for {}",
+            t.workload
+        );
+    }
+}
+
 fn check(m: &Import, tasks: &[&str], untuned: &[&str]) {
+    schedulable(m);
     let got: Vec<String> = m
         .tasks
         .iter()
@@ -337,9 +351,10 @@ fn computed_reshape_targets_and_products() {
         &g.import(&p, 13),
         &[
             "1 matmul(M=6,N=5,K=4,trans_b=1)",
+            "1 mul(M=6,N=5)",
             "1 batch_matmul(B=1,M=6,N=6,K=5,trans_b=1)",
         ],
-        &["1 Concat", "1 Gather", "1 Mul", "1 Reshape", "1 Shape"],
+        &["1 Concat", "1 Gather", "1 Reshape", "1 Shape"],
     );
 }
 
@@ -389,7 +404,11 @@ fn norms_written_out_in_elementary_operators() {
     let sq = g.op("Mul", &["x", "x"], &[]);
     let ms = g.op("ReduceMean", &[&sq], &[("axes", A::Is(&[1]))]);
     let y = g.op("Sqrt", &[&ms], &[]);
-    check(&g.import(&y, 13), &[], &["1 Mul", "1 ReduceMean", "1 Sqrt"]);
+    check(
+        &g.import(&y, 13),
+        &["1 mul(M=14,N=32)"],
+        &["1 ReduceMean", "1 Sqrt"],
+    );
 }
 
 #[test]
@@ -488,4 +507,39 @@ proptest::proptest! {
         };
         let _ = import(&model.encode_to_vec(), &BTreeMap::new());
     }
+}
+
+#[test]
+fn elementwise_operators_no_anchor_took_become_tasks() {
+    // ViT's position embedding at batch 16 (broadcast over the batch), a relu after a concat,
+    // a subtraction whose left side broadcasts (not expressible), a scalar multiply.
+    let mut g = G::new(&[16, 49, 768]);
+    let cls = g.weight(&[16, 1, 768]);
+    let t = g.op("Concat", &[&cls, "x"], &[("axis", A::I(1))]);
+    let pos = g.weight(&[1, 50, 768]);
+    let t = g.op("Add", &[&t, &pos], &[]);
+    let r = g.op("Relu", &[&t], &[]);
+    let row = g.weight(&[768]);
+    let d = g.op("Sub", &[&row, &r], &[]);
+    let two = g.scalar(2.0);
+    let y = g.op("Mul", &[&d, &two], &[]);
+    check(
+        &g.import(&y, 13),
+        &[
+            "1 add(B=16,M=50,N=768,bcast_b=1)+relu",
+            "1 mul(M=800,N=768,bcast_m=1,bcast_n=1)",
+        ],
+        &[
+            "1 Concat",
+            "1 Sub: both operands broadcast ([768], [16, 50, 768])",
+        ],
+    );
+    let mut g = G::new(&[3, 5]);
+    let c = g.op("Concat", &["x", "x"], &[("axis", A::I(0))]);
+    let y = g.op("Sigmoid", &[&c], &[]);
+    check(
+        &g.import(&y, 13),
+        &["1 elemwise(M=6,N=5)+sigmoid"],
+        &["1 Concat"],
+    );
 }
