@@ -3,8 +3,10 @@
 //! [`import`] decodes a model file, checks its graph (known opset, every read value provided,
 //! no cycle), infers every value's static shape (graph inputs from the model, or from
 //! `--input name=1x3x224x224` shapes where the model leaves a dimension symbolic), maps the
-//! operators tilegrad has kernels for to workloads with their epilogues fused, merges identical
-//! tasks (weight = occurrences), and lists the rest with the share of FLOPs the tasks cover.
+//! operators tilegrad has kernels for to workloads with their epilogues fused (convolutions,
+//! matrix products, pooling, softmax, norms, and elementwise operators nothing fused), merges
+//! identical tasks (weight = occurrences), and lists the rest with the share of FLOPs the
+//! tasks cover.
 //!
 //! Brief overview:
 //! - [`Import`]: the tasks ([`tilegrad_datasets::Task`], as the shipped networks), the
@@ -19,11 +21,14 @@
 //! Parser choice: the model is decoded with `prost` into the subset of the official
 //! `onnx.proto` messages the importer reads (`proto`, field numbers as in ONNX 1.23). prost
 //! is already in the workspace's dependency tree, needs no `protoc` or build script, and
-//! decoding never panics on bad bytes. `onnx-ir` (burn) was the other candidate: it pins a
-//! pre-release `burn-tensor` of another version than the workspace's burn (a second burn in
-//! the build), and converts nodes into burn's own IR, which would sit between the file and the
-//! task extraction; `tract-onnx` brings a whole inference runtime. The crates that ship
-//! generated ONNX types are either on an old prost that needs `protoc` (`onnx-pb`) or on
+//! decoding never panics on bad bytes. The importer needs only the graph, the shapes and the
+//! attributes. `onnx-ir` (burn's ONNX front end; 0.22 would share the workspace's
+//! `burn-tensor`) was the other candidate: it returns a `Result`, but it is some 68,000 lines
+//! with about 300 `panic!` calls in its node processing (a panic on user input is what issue
+//! 21 rules out), brings rust-protobuf, regex, strum and half, and lowers the graph into
+//! burn's code-generation IR with its own type inference, which would stand between the file
+//! and the task extraction. `tract-onnx` brings a whole inference runtime. The crates that
+//! ship generated ONNX types are either on an old prost that needs `protoc` (`onnx-pb`) or on
 //! rust-protobuf under MPL-2.0 (`onnx-protobuf`).
 //!
 //! ```
