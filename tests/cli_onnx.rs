@@ -147,12 +147,18 @@ fn tune_an_onnx_model() {
         "tasks:   2 (transformer_block)",
         "layer_norm(M=16,N=64)",
         "matmul(M=16,N=64,K=64)+bias",
-        "over the 2 tuned tasks only, not end to end (6 of the model's 8 tasks were not tuned)",
         "untuned: 10 node(s)",
         "the estimate leaves the untuned operators out",
     ] {
         assert!(out.contains(s), "{s} missing:\n{out}");
     }
+    // The partial sum, unless every candidate of a task failed on this machine.
+    assert!(
+        out.contains(
+            "over the 2 tuned tasks only, not end to end (6 of the model's 8 tasks were not tuned)"
+        ) || out.contains("network: no estimate"),
+        "{out}"
+    );
     assert!(dir
         .path()
         .join("tilegrad-out/transformer_block-cpu.jsonl")
