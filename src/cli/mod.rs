@@ -15,6 +15,7 @@ mod kernels_table;
 mod measure;
 mod model;
 mod networks;
+mod onnx;
 mod ort;
 mod plot;
 mod replay;
@@ -43,14 +44,14 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Tune a workload, a network or a file of workloads: search, measure, log, fill the
-    /// schedule database, write a report.
+    /// Tune a workload, a network, an ONNX model or a file of workloads: search, measure,
+    /// log, fill the schedule database, write a report.
     Tune(Box<tune::TuneArgs>),
     /// Show the host CPU target, the CUDA devices (or why there are none) and NVRTC.
     Devices(devices::DevicesArgs),
     /// List the sketches (symbolic schedules) of a workload on a target.
     Sketches(sketches::SketchesArgs),
-    /// List the shipped networks, or the tuning tasks of one.
+    /// List the shipped networks, or the tuning tasks of one or of an ONNX model.
     Networks(networks::NetworksArgs),
     /// Build, verify and time schedule candidates of a workload (CPU or CUDA).
     Measure(measure::MeasureArgs),

@@ -1,24 +1,33 @@
-//! `tilegrad networks`: the shipped networks and their tuning tasks.
+//! `tilegrad networks`: the shipped networks and their tuning tasks, or an ONNX model's.
 
 use clap::Args;
 use tilegrad_datasets::networks;
 
-use super::util::BadInput;
+use std::path::Path;
+
+use super::util::{bad_input, BadInput};
 
 /// Arguments of `tilegrad networks`.
 #[derive(Debug, Args)]
 pub struct NetworksArgs {
-    /// A network to list the tasks of (omit to list the networks).
+    /// A network to list the tasks of, or an ONNX model (`model.onnx`); omit to list the
+    /// networks.
     pub name: Option<String>,
     /// Batch size.
     #[arg(long, value_name = "B", default_value_t = 1)]
     pub batch: u32,
+    /// The shape of an ONNX model's input, where the model leaves a dimension symbolic
+    /// (`--input data=1x3x224x224`; repeat for several inputs).
+    #[arg(long, value_name = "NAME=SHAPE")]
+    pub input: Vec<String>,
 }
 
 /// Runs the command.
 pub fn run(args: &NetworksArgs) -> anyhow::Result<()> {
     match &args.name {
         None => list(args.batch),
+        Some(path) if super::onnx::is_model_path(path) => model(Path::new(path), &args.input),
+        Some(_) if !args.input.is_empty() => Err(bad_input("--input is for ONNX models")),
         Some(name) => tasks(name, args.batch),
     }
 }
@@ -65,6 +74,27 @@ fn tasks(name: &str, batch: u32) -> anyhow::Result<()> {
         "{name} batch {batch}: {} tasks, {total:.3} GFLOP per forward pass",
         tasks.len()
     );
+    table(&tasks);
+    Ok(())
+}
+
+/// An ONNX model's tasks, then what they leave out.
+fn model(path: &Path, inputs: &[String]) -> anyhow::Result<()> {
+    let m = super::onnx::import(path, inputs)?;
+    println!(
+        "{}: {} nodes, opset {}: {} tasks, {:.3} GFLOP per forward pass in tuned tasks",
+        path.display(),
+        m.nodes,
+        m.opset,
+        m.tasks.len(),
+        m.tuned_flops / 1e9
+    );
+    table(&m.tasks);
+    super::onnx::print_untuned(&m);
+    Ok(())
+}
+
+fn table(tasks: &[networks::Task]) {
     println!(
         "{:>4} {:>6} {:>10}  {:<16}  workload",
         "#", "weight", "GFLOP", "key"
@@ -79,5 +109,4 @@ fn tasks(name: &str, batch: u32) -> anyhow::Result<()> {
             t.workload
         );
     }
-    Ok(())
 }

@@ -1,4 +1,4 @@
-//! `tilegrad tune`: tune a workload, a network or a file of workloads on a target, logging
+//! `tilegrad tune`: tune a workload, a network, an ONNX model or a file of workloads on a target, logging
 //! every measurement, committing each round to the schedule database, and writing a report.
 
 pub mod logtail;
@@ -332,9 +332,34 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
             String::new()
         }
     );
-    if tasks.len() > 1 {
-        if let Some(l) = report.network_latency_s() {
-            println!("network: estimated {:.4} ms end to end", l * 1e3);
+    // An ONNX model cut short by --tasks: the sum covers only the tuned tasks.
+    let model = match src.onnx {
+        Some(path) => Some(super::onnx::import(path, src.inputs)?),
+        None => None,
+    };
+    let left_out = model
+        .as_ref()
+        .map_or(0, |m| m.tasks.len().saturating_sub(tasks.len()));
+    if tasks.len() > 1 || model.is_some() {
+        match report.network_latency_s() {
+            Some(l) if left_out > 0 => println!(
+                "network: {:.4} ms over the {} tuned tasks only, not end to end ({left_out} of \
+                 the model's {} tasks were not tuned)",
+                l * 1e3,
+                tasks.len(),
+                tasks.len() + left_out
+            ),
+            Some(l) => println!(
+                "network: estimated {:.4} ms end to end (sum of weight x best over the tuned tasks)",
+                l * 1e3
+            ),
+            None => println!("network: no estimate (some task has no successful candidate)"),
+        }
+    }
+    if let Some(m) = &model {
+        super::onnx::print_untuned(m);
+        if !m.untuned.is_empty() {
+            println!("         the estimate leaves the untuned operators out");
         }
     }
     println!("report:  {}", report_path.display());
@@ -373,5 +398,8 @@ fn label_report(r: &mut Report, log: &Path, db: &Path, src: &TaskSource<'_>) {
     }
     if let Some(f) = src.file {
         labels.insert("file".into(), f.display().to_string());
+    }
+    if let Some(f) = src.onnx {
+        labels.insert("onnx".into(), f.display().to_string());
     }
 }

@@ -1,5 +1,6 @@
 //! The task list of `tilegrad tune` and `tilegrad bench search`: one workload, a shipped
-//! network, a file or a suite, optionally cut to one fold of a split by workload.
+//! network, an ONNX model, a file or a suite, optionally cut to one fold of a split by
+//! workload.
 
 use std::path::{Path, PathBuf};
 
@@ -9,13 +10,22 @@ use tilegrad_datasets::{networks, Split, Suite, Task};
 
 use crate::cli::util::{bad_input, parse_workload, BadInput};
 
-/// The task-list arguments shared by `tune` and `bench search`: exactly one of a workload,
-/// `--network`, `--file` or `--suite`, an optional `--held-out` fold and `--tasks` limit.
+/// The task-list arguments shared by `tune` and `bench search`: exactly one of a workload (or
+/// an ONNX model's path), `--network`, `--onnx`, `--file` or `--suite`, an optional
+/// `--held-out` fold and `--tasks` limit.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("what").required(true).args(["workload", "network", "file", "suite"])))]
+#[command(group(ArgGroup::new("what").required(true).args(["workload", "network", "onnx", "file", "suite"])))]
 pub struct TaskArgs {
-    /// A workload in canonical text form, e.g. `matmul(M=512,N=512,K=512)`.
+    /// A workload in canonical text form, e.g. `matmul(M=512,N=512,K=512)`, or an ONNX
+    /// model's path (`model.onnx`: as `--onnx`).
     pub workload: Option<String>,
+    /// An ONNX model: its tasks as `tilegrad networks model.onnx` lists them.
+    #[arg(long, value_name = "PATH")]
+    pub onnx: Option<PathBuf>,
+    /// The shape of an ONNX model's input where the model leaves a dimension symbolic
+    /// (`--input data=1x3x224x224`; repeat for several inputs).
+    #[arg(long, value_name = "NAME=SHAPE")]
+    pub input: Vec<String>,
     /// A shipped network (see `tilegrad networks`), e.g. `resnet50`.
     #[arg(long, value_name = "NAME")]
     pub network: Option<String>,
@@ -41,8 +51,15 @@ pub struct TaskArgs {
 impl TaskArgs {
     /// Where the tasks come from.
     pub fn source(&self) -> TaskSource<'_> {
+        let model = self
+            .workload
+            .as_deref()
+            .filter(|w| crate::cli::onnx::is_model_path(w))
+            .map(Path::new);
         TaskSource {
-            workload: self.workload.as_deref(),
+            workload: self.workload.as_deref().filter(|_| model.is_none()),
+            onnx: model.or(self.onnx.as_deref()),
+            inputs: &self.input,
             network: self.network.as_deref().map(|n| (n, self.batch)),
             file: self.file.as_deref(),
             suite: self.suite.as_deref(),
@@ -56,11 +73,15 @@ impl TaskArgs {
     }
 }
 
-/// Where the tasks come from (exactly one of the four is given; clap enforces it).
+/// Where the tasks come from (exactly one of the five is given; clap enforces it).
 #[derive(Debug, Clone, Default)]
 pub struct TaskSource<'a> {
     /// One workload in canonical text.
     pub workload: Option<&'a str>,
+    /// An ONNX model.
+    pub onnx: Option<&'a Path>,
+    /// `--input` shapes of the ONNX model's inputs (`name=1x3x224x224`).
+    pub inputs: &'a [String],
     /// A shipped network name and its batch size.
     pub network: Option<(&'a str, u32)>,
     /// A file of workloads: `<weight> <workload>` or `<workload>` per line, `#` comments.
@@ -71,13 +92,13 @@ pub struct TaskSource<'a> {
     pub held_out: Option<Split>,
 }
 
-/// A short name for default output paths: the network and batch, the file stem, or the
-/// workload key.
+/// A short name for default output paths: the network and batch, the file or model stem,
+/// or the workload key.
 pub fn label(src: &TaskSource<'_>, tasks: &[Task]) -> String {
     if let Some((name, batch)) = src.network {
         return format!("{name}-b{batch}");
     }
-    if let Some(f) = src.file.or(src.suite) {
+    if let Some(f) = src.file.or(src.suite).or(src.onnx) {
         if let Some(stem) = f.file_stem() {
             let stem = stem.to_string_lossy();
             return match src.held_out {
@@ -99,6 +120,11 @@ pub fn label(src: &TaskSource<'_>, tasks: &[Task]) -> String {
 
 /// Loads the tasks, keeping the first `limit` when given. Every failure is [`BadInput`].
 pub fn load(src: &TaskSource<'_>, limit: Option<usize>) -> anyhow::Result<Vec<Task>> {
+    if src.onnx.is_none() && !src.inputs.is_empty() {
+        return Err(bad_input(
+            "--input gives the shapes of an ONNX model's inputs: give the model",
+        ));
+    }
     let mut tasks = if let Some(text) = src.workload {
         vec![Task {
             workload: parse_workload(text)?,
@@ -110,6 +136,8 @@ pub fn load(src: &TaskSource<'_>, limit: Option<usize>) -> anyhow::Result<Vec<Ta
                 "no shipped network `{name}` at batch {batch} (see `tilegrad networks`)"
             )))
         })?
+    } else if let Some(path) = src.onnx {
+        crate::cli::onnx::import(path, src.inputs)?.tasks
     } else if let Some(path) = src.file {
         let text = std::fs::read_to_string(path)
             .with_context(|| BadInput(format!("cannot read {}", path.display())))?;
@@ -127,7 +155,7 @@ pub fn load(src: &TaskSource<'_>, limit: Option<usize>) -> anyhow::Result<Vec<Ta
             .collect()
     } else {
         return Err(bad_input(
-            "nothing to tune: give a workload, --network, --file or --suite",
+            "nothing to tune: give a workload, a model.onnx, --network, --onnx, --file or --suite",
         ));
     };
     if let Some(split) = src.held_out {
