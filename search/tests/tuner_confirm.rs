@@ -196,3 +196,99 @@ fn without_confirmation_a_lucky_timing_wins() {
     let records = TuningLog::read(&path).unwrap().records;
     assert!(!records.iter().any(is_confirm));
 }
+
+/// Fixed answers: `fixed` candidates (by `sketch|assignment`) always time as given; any
+/// other one times `first` on its first measurement and `again` on every later one.
+struct Scripted {
+    target: Target,
+    fixed: HashMap<String, f64>,
+    first: f64,
+    again: f64,
+    measured: HashMap<String, usize>,
+}
+
+impl Measurer for Scripted {
+    fn target(&self) -> &Target {
+        &self.target
+    }
+    fn measure(&mut self, batch: &[MeasureInput]) -> Vec<MeasureResult> {
+        batch
+            .iter()
+            .map(|m| {
+                let key = format!("{}|{}", m.sketch.id, m.assignment);
+                let n = self.measured.entry(key.clone()).or_default();
+                *n += 1;
+                let t = match self.fixed.get(&key) {
+                    Some(&t) => t,
+                    None if *n == 1 => self.first,
+                    None => self.again,
+                };
+                Ok(Measurement {
+                    timing: Timing::from_samples(vec![t])?,
+                    build_s: 0.0,
+                })
+            })
+            .collect()
+    }
+}
+
+/// `r` with its timing replaced by one sample of `t` seconds.
+fn retimed(r: &Record, t: f64) -> Record {
+    let mut v = serde_json::to_value(r).unwrap();
+    v["outcome"]["ok"]["samples_s"] = serde_json::json!([t]);
+    v["outcome"]["ok"]["median_s"] = serde_json::json!(t);
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn a_best_that_re_measures_slower_brings_earlier_timings_back_into_play() {
+    // A log of 8 candidates: A at 0.2 ms (the best), B at 0.3 ms (never confirmed: it was
+    // slower than A), the rest at 10 ms.
+    let dir = tempfile::tempdir().unwrap();
+    let first_log = dir.path().join("first.jsonl");
+    tune(0, 8, &first_log, &[]);
+    let logged = TuningLog::read(&first_log).unwrap().records;
+    let key = |r: &Record| format!("{}|{}", r.sketch, r.assignment);
+    let resume: Vec<Record> = logged
+        .iter()
+        .enumerate()
+        .map(|(i, r)| retimed(r, [2e-4, 3e-4].get(i).copied().unwrap_or(1e-2)))
+        .collect();
+    let (a, b) = (key(&resume[0]), key(&resume[1]));
+    // Re-measured, A takes 0.6 ms and B its 0.3 ms; every new candidate times 0.15 ms once,
+    // then 1.5 ms: each challenges A, loses, and leaves A slower than B.
+    let mut m = Scripted {
+        target: Target::example_cpu(),
+        fixed: HashMap::from([(a.clone(), 6e-4), (b.clone(), 3e-4)]),
+        first: 1.5e-4,
+        again: 1.5e-3,
+        measured: HashMap::new(),
+    };
+    let path = dir.path().join("log.jsonl");
+    let mut tuner = Tuner::new(Target::example_cpu(), vec![task()], model(), config(2, 16))
+        .unwrap()
+        .with_log(TuningLog::open(&path).unwrap());
+    tuner.resume(&resume).unwrap();
+    let out = tuner.run(&mut m, &mut |_| {}).unwrap();
+
+    // The tuner, its report and the database name B at 0.3 ms.
+    let best = out.best[0].clone().unwrap();
+    assert_eq!(format!("{}|{}", best.sketch, best.assignment), b);
+    assert!((best.median_s / 3e-4 - 1.0).abs() < 1e-12, "{best:?}");
+    assert_eq!(out.report.tasks[0].best.as_ref(), Some(&best));
+    let mut records = resume.clone();
+    records.extend(TuningLog::read(&path).unwrap().records);
+    let mut db = ScheduleDb::open(dir.path().join("db.sqlite")).unwrap();
+    db.commit_all(&records).unwrap();
+    let lookup = db
+        .best(&task().key(), &target_info(&Target::example_cpu()))
+        .unwrap();
+    let served = lookup.record().unwrap();
+    assert_eq!(key(served), b);
+    assert!((served.median_s().unwrap() / best.median_s - 1.0).abs() < 1e-12);
+    assert!(
+        m.measured[&a] >= 2,
+        "A was not re-measured: {:?}",
+        m.measured
+    );
+}

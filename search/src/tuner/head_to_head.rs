@@ -10,6 +10,15 @@
 //! database ranks a candidate by its latest such record, and [`Tuner::resume`] restores the
 //! confirmed times from them.
 //!
+//! **The best of a task**, for the tuner, its report, the database (`best`, `export`, the
+//! C ABI's `tg_db_best`) alike: the candidate with the lowest *rank time*, where a confirmed
+//! candidate's rank time is the median of all its measurements and any other candidate's is
+//! its one timing. After every round with a would-be new best, the tuner settles: while the
+//! first candidate by rank time over everything the task measured is not the best, it is
+//! confirmed against the best (or, confirmed already, becomes the best). A re-measurement that
+//! makes the best slower thus brings earlier rounds' single timings back into play, and the
+//! best the tuner reports is the one the database serves.
+//!
 //! [`TunerConfig::confirm_best`]: super::TunerConfig::confirm_best
 
 use tilegrad_datasets::{Provenance, Record};
@@ -117,7 +126,11 @@ impl Tuner {
                 provenance.clone(),
             ));
         }
-        for (b, m) in cands.iter().zip(medians) {
+        for ((b, m), failed) in cands.iter().zip(medians).zip(&failure) {
+            if failed.is_some() {
+                // Its failed re-measurement supersedes its timings (as in the database).
+                st.measured.remove(&key(b));
+            }
             st.confirmed.insert(key(b), m);
         }
         // The challenger stays unless it failed or the incumbent is faster; a lone first best
@@ -140,16 +153,17 @@ impl Tuner {
         Ok(HeadToHead { records, wall_s })
     }
 
-    /// After a round of task `t` whose successes are `measured` and whose best before was
-    /// `incumbent` (the task's best is reset to it): while some candidate of the round that
-    /// was never confirmed measured faster than the task's best, the fastest of them meets
-    /// the best head to head. So no single timing below the confirmed best is left standing,
-    /// in the tuner or in the log. Returns the log records and the measurer's wall time.
+    /// After a round of task `t` whose best before was `incumbent` (the task's best is reset
+    /// to it), settles the task's best by the one rule of the [module docs](self): while the
+    /// candidate ranked first over everything the task measured (a confirmed candidate by
+    /// its confirmed median, any other by its one timing) is not the best, it meets the best
+    /// head to head if it was never confirmed, else it becomes the best. So no timing below
+    /// the best is left standing, in the tuner or in the log, whichever round it came from.
+    /// Returns the log records and the measurer's wall time.
     pub(super) fn confirm_round(
         &mut self,
         t: usize,
         incumbent: Option<BestSchedule>,
-        measured: &[BestSchedule],
         measurer: &mut dyn Measurer,
         provenance: &Provenance,
     ) -> Result<(Vec<Record>, f64)> {
@@ -157,20 +171,37 @@ impl Tuner {
         let (mut records, mut wall_s) = (Vec::new(), 0.0);
         loop {
             let st = &self.tasks[t];
-            let bar = st.best.as_ref().map_or(f64::INFINITY, |b| b.median_s);
-            let next = measured
-                .iter()
-                .filter(|c| c.median_s < bar)
-                .filter(|c| {
-                    !st.confirmed
-                        .contains_key(&(c.sketch.clone(), c.assignment.clone()))
-                })
-                .min_by(|a, b| a.median_s.total_cmp(&b.median_s));
-            let Some(challenger) = next.cloned() else {
+            let rank = |c: &BestSchedule| {
+                let key = (c.sketch.clone(), c.assignment.clone());
+                st.confirmed.get(&key).map_or(c.median_s, |m| median(m))
+            };
+            let top = st.measured.values().min_by(|a, b| {
+                rank(a)
+                    .total_cmp(&rank(b))
+                    .then_with(|| (&a.sketch, &a.assignment).cmp(&(&b.sketch, &b.assignment)))
+            });
+            let Some(top) = top.cloned() else {
                 return Ok((records, wall_s));
             };
+            let same =
+                |b: &BestSchedule| (&b.sketch, &b.assignment) == (&top.sketch, &top.assignment);
+            let best_s = st.best.as_ref().map_or(f64::INFINITY, |b| b.median_s);
+            if st.best.as_ref().is_some_and(same) || rank(&top) >= best_s {
+                return Ok((records, wall_s));
+            }
+            let key = (top.sketch.clone(), top.assignment.clone());
+            if st.confirmed.contains_key(&key) {
+                let median_s = rank(&top);
+                let flops = st.task.workload.flops();
+                self.tasks[t].best = Some(BestSchedule {
+                    median_s,
+                    gflops: flops / median_s / 1e9,
+                    ..top
+                });
+                continue;
+            }
             let incumbent = st.best.clone();
-            let h = self.head_to_head(t, challenger, incumbent, measurer, provenance)?;
+            let h = self.head_to_head(t, top, incumbent, measurer, provenance)?;
             records.extend(h.records);
             wall_s += h.wall_s;
         }

@@ -162,7 +162,6 @@ impl Tuner {
         };
         self.next_round += 1;
         let incumbent = self.tasks[t].best.clone();
-        let mut round_ok = Vec::new();
         let mut pending = Vec::new();
         let mut records = Vec::new();
         let mut trials = Vec::with_capacity(results.len());
@@ -179,7 +178,6 @@ impl Tuner {
                     let median = m.timing.median_s;
                     if median.is_finite() && median > 0.0 {
                         successes += 1;
-                        round_ok.push(st.schedule(sketch_id, &text, median, elapsed_s));
                         if st.offer_best(sketch_id, &text, median, elapsed_s) {
                             improved = true;
                         }
@@ -226,8 +224,7 @@ impl Tuner {
             };
             let key = |b: &BestSchedule| (b.sketch.clone(), b.assignment.clone());
             let before = incumbent.as_ref().map(key);
-            let (confirm_records, wall) =
-                self.confirm_round(t, incumbent, &round_ok, measurer, &confirm)?;
+            let (confirm_records, wall) = self.confirm_round(t, incumbent, measurer, &confirm)?;
             let best = self.tasks[t].best.clone();
             improved = best.as_ref().map(key) != before;
             confirm_wall = wall;

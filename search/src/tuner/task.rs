@@ -62,6 +62,9 @@ pub(crate) struct TaskState {
     pub best: Option<BestSchedule>,
     /// Every measured median of the candidates confirmed head to head, by (sketch, assignment).
     pub confirmed: HashMap<(String, String), Vec<f64>>,
+    /// Every candidate measured successfully, at its first timing, by (sketch, assignment):
+    /// what head-to-head settling ranks with the confirmed medians.
+    pub measured: HashMap<(String, String), BestSchedule>,
     /// Measurements of this task (resumed ones included), for the report's trial numbers.
     pub trials: usize,
     pub exhausted: bool,
@@ -119,6 +122,7 @@ impl TaskState {
             policy,
             best: None,
             confirmed: HashMap::new(),
+            measured: HashMap::new(),
             trials: 0,
             exhausted: false,
             seeds,
@@ -145,7 +149,8 @@ impl TaskState {
         out
     }
 
-    /// Offers a measured latency; returns whether it is the task's new best.
+    /// Offers a measured latency (remembered as the candidate's first timing); returns
+    /// whether it is the task's new best.
     pub fn offer_best(
         &mut self,
         sketch: &str,
@@ -156,6 +161,10 @@ impl TaskState {
         if !(median_s.is_finite() && median_s > 0.0) {
             return false;
         }
+        let first = self.schedule(sketch, assignment, median_s, elapsed_s);
+        self.measured
+            .entry((sketch.to_string(), assignment.to_string()))
+            .or_insert(first);
         if self.best.as_ref().is_some_and(|b| b.median_s <= median_s) {
             return false;
         }
