@@ -13,8 +13,10 @@
 //!   fit half of L1; then the fewest loads per FMA, `(mr + nv) / (mr · nv)`, with at most
 //!   [`REGISTER_ACCUMULATORS`] accumulators (at least [`MIN_ACCUMULATORS`] where the extents
 //!   allow): 6 x 2 vectors on AVX2 where `mr` may be 6, as in BLIS and MLAS;
-//! - cache block: `S2` of the vector axis up to 64 columns, of the rows up to 48 rows;
-//!   every other level 1 (its loops go to the parallel outer loop).
+//! - cache block (`S2·S3` of the rows and of the vector axis, the outputs one thread
+//!   accumulates over the whole reduction): the most FMAs per operand element read,
+//!   `R·C / (R + C)`, within L1 / 4 accumulator elements; every other level 1 (its loops go
+//!   to the parallel outer loop).
 //!
 //! The first legal assignment in that order of preference is the seed ([`MAX_SEEDS`] per
 //! sketch, each with the next micro-kernel). The search then measures, ranks and improves on
@@ -32,10 +34,6 @@ pub const MAX_SEEDS: usize = 1;
 const MAX_TRIES: usize = 4096;
 /// Deepest panel (BLIS's `kc` for single precision).
 const MAX_KC: u64 = 256;
-/// Widest cache block of the vectorized axis, elements.
-const BLOCK_COLS: u64 = 64;
-/// Tallest cache block of the rows axis, elements.
-const BLOCK_ROWS: u64 = 48;
 
 /// Up to [`MAX_SEEDS`] legal seed assignments of `sketch` on `target`, best first (see the
 /// [module docs](self)); none for sketches outside the `cpu-tiling` family.
@@ -185,31 +183,35 @@ impl<'a> Seeder<'a> {
         out
     }
 
-    /// Assignments with micro-kernel `(mr, width)` and panel `r1`: cache blocks largest first.
+    /// Assignments with micro-kernel `(mr, width)` and panel `r1`, by cache block: the block
+    /// of `R x C` outputs a thread accumulates over the whole reduction reads `(R + C) · kc`
+    /// operand elements per `R · C · kc` FMAs, so blocks go by `R·C / (R + C)`, largest first,
+    /// up to L1 / 4 accumulator elements.
     fn blocks(&self, (mr, width): (u64, u64), r1: &[u64]) -> Vec<Assignment> {
         let n = self.spatial.len();
-        let v = self.spatial[n - 1];
-        let cols = divisors(v.extent() / width);
-        let cols = cols
-            .iter()
-            .rev()
-            .filter(|&&c| c * width <= BLOCK_COLS.max(width));
+        let cols = divisors(self.spatial[n - 1].extent() / width);
         let row_group = (n >= 2).then(|| self.spatial[n - 2]);
         let rows = row_group.map_or(vec![1], |g| divisors(g.extent() / mr));
-        let rows: Vec<u64> = rows
-            .into_iter()
-            .rev()
-            .filter(|&r| r * mr <= BLOCK_ROWS.max(mr))
+        let budget = (self.cpu.l1_bytes / 4).max(mr * width);
+        let mut blocks: Vec<(u64, u64)> = cols
+            .iter()
+            .flat_map(|&c| rows.iter().map(move |&r| (r, c)))
+            .filter(|&(r, c)| r * mr * c * width <= budget)
             .collect();
-        let mut out = Vec::new();
-        for &c in cols {
-            for &r in &rows {
-                if let Some(a) = self.assignment(mr, width, c, r, r1) {
-                    out.push(a);
-                }
-            }
-        }
-        out
+        let intensity = |(r, c): (u64, u64)| {
+            let (rows, cols) = ((r * mr) as f64, (c * width) as f64);
+            rows * cols / (rows + cols)
+        };
+        blocks.sort_by(|&x, &y| {
+            intensity(y)
+                .total_cmp(&intensity(x))
+                .then((y.0 * y.1).cmp(&(x.0 * x.1)))
+                .then(x.cmp(&y))
+        });
+        blocks
+            .into_iter()
+            .filter_map(|(r, c)| self.assignment(mr, width, c, r, r1))
+            .collect()
     }
 
     /// The assignment with these tiles, `S1 = 1`, every other spatial level 1 and the

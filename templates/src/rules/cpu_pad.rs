@@ -54,15 +54,18 @@ fn pad(
 }
 
 /// Padded extent of the vectorized axis: a multiple of the vector width `lanes` (adding at
-/// most a sixteenth, or less than one vector once the axis spans four).
+/// most a sixteenth, or less than one vector once the axis spans four), and from eight vectors
+/// on a multiple of two vectors where that adds no more (the 2-vector micro-kernels, MLAS's
+/// 6 x 16 on AVX2, need it: `N = 1000` becomes 1008).
 pub(super) fn pad_vector(e: usize, lanes: usize) -> Option<usize> {
     let awkward = |e: usize| e > 2 * lanes && !e.is_multiple_of(lanes);
+    let odd_pair = |e: usize| e >= 8 * lanes && !e.is_multiple_of(2 * lanes);
     let waste = if e >= 4 * lanes {
         (e / 16).max(lanes - 1)
     } else {
         e / 16
     };
-    pad(e, awkward, &[lanes], waste)
+    pad(e, odd_pair, &[2 * lanes], waste).or_else(|| pad(e, awkward, &[lanes], waste))
 }
 
 /// Padded extent of another spatial axis: one with a divisor in `2..=8` (a register tile),
@@ -73,15 +76,13 @@ pub(super) fn pad_spatial(e: usize) -> Option<usize> {
 }
 
 /// Padded extent of the spatial axis just outside the vectorized one (a register tile's rows):
-/// as [`pad_spatial`], and else, from 48 on, a multiple of 3 (adding at most a sixteenth).
+/// from 48 on, a multiple of 6 (adding at most a sixteenth), else as [`pad_spatial`].
 /// The micro-kernels with 12 vector accumulators, 6 rows x 2 vectors (MLAS's AVX2 tile) or
-/// 3 x 4, need rows in threes; a power-of-two `M` has none, and its best tile, 8 x 1 or
-/// 4 x 2 vectors, issues more loads per FMA.
+/// 3 x 4, need rows in threes (sixes for 6 x 2); a power-of-two or prime `M` has none, and
+/// its best tile, 8 x 1 or 4 x 2 vectors, issues more loads per FMA.
 pub(super) fn pad_rows(e: usize) -> Option<usize> {
-    pad_spatial(e).or_else(|| {
-        let no_third = |e: usize| e >= 48 && !e.is_multiple_of(3);
-        pad(e, no_third, &[48, 24, 12, 6], e / 16)
-    })
+    let no_six = |e: usize| e >= 48 && !e.is_multiple_of(6);
+    pad(e, no_six, &[48, 24, 12, 6], e / 16).or_else(|| pad_spatial(e))
 }
 
 /// Padded extent of a reduction axis: one with a divisor in `8..=256` (a panel depth),
@@ -238,9 +239,9 @@ mod tests {
         type Case = (usize, Option<usize>, Option<usize>, Option<usize>);
         let cases: &[Case] = &[
             (97, Some(104), Some(100), None),
-            (4099, Some(4104), Some(4112), Some(4160)),
-            (257, Some(264), Some(272), Some(272)),
-            (1000, None, None, None),
+            (4099, Some(4112), Some(4112), Some(4160)),
+            (257, Some(272), Some(272), Some(272)),
+            (1000, Some(1008), None, None),
             (1024, None, None, None),
             (100, Some(104), None, None),
             (49, Some(56), None, None),
@@ -253,9 +254,9 @@ mod tests {
             assert_eq!(pad_spatial(e), s, "spatial {e}");
             assert_eq!(pad_reduction(e), r, "reduction {e}");
         }
-        // Register-tile rows: as spatial, else a multiple of 3 from 48 on.
+        // Register-tile rows: a multiple of 6 from 48 on, else as spatial.
         let rows: &[(usize, Option<usize>)] = &[
-            (97, Some(100)),
+            (97, Some(102)),
             (512, Some(528)),
             (1024, Some(1056)),
             (100, Some(102)),
