@@ -8,10 +8,13 @@ use tilegrad_search::{feature_spec, PolicyKind, TuneTask, Tuner, TunerConfig, Tu
 use tilegrad_symbolic::Target;
 use tilegrad_templates::{seeds, Workload};
 
+/// `(sketch id, assignment text)`.
+type Candidate = (String, String);
+
 /// Answers every candidate with 1 ms and remembers `(sketch, assignment)` in order.
 struct Recorder {
     target: Target,
-    seen: Vec<(String, String)>,
+    seen: Vec<Candidate>,
 }
 
 impl Measurer for Recorder {
@@ -35,11 +38,11 @@ impl Measurer for Recorder {
 
 /// The measured `(sketch, assignment)` of a 24-trial random-policy run, and the seeds in the
 /// order the tuner owes them.
-fn run(use_seeds: bool) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn run(use_seeds: bool) -> (Vec<Candidate>, Vec<Candidate>) {
     let target = Target::example_cpu();
     let w: Workload = "matmul(M=512,N=512,K=512)".parse().unwrap();
     let task = TuneTask::new(w, 1.0, &target).unwrap();
-    let per_sketch: Vec<Vec<(String, String)>> = task
+    let per_sketch: Vec<Vec<Candidate>> = task
         .sketches
         .iter()
         .map(|s| {

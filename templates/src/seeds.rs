@@ -251,24 +251,9 @@ mod tests {
     use crate::{sketches, Workload};
     use tilegrad_symbolic::Target;
 
-    fn zen3() -> Target {
-        Target {
-            name: "test".into(),
-            spec: TargetSpec::Cpu(CpuSpec {
-                cores: 2,
-                simd_bytes: 32,
-                l1_bytes: 32 << 10,
-                l2_bytes: 512 << 10,
-                l3_bytes: 32 << 20,
-                mem_bandwidth: 2e10,
-                peak_fp32: 2e11,
-            }),
-        }
-    }
-
     fn seeds_of(workload: &str, sketch: &str) -> Vec<String> {
         let w: Workload = workload.parse().unwrap();
-        let target = zen3();
+        let target = Target::example_cpu();
         let all = sketches(&w, &target).unwrap();
         let s = all.iter().find(|s| s.id == sketch).unwrap();
         let out = seeds(s, &target);
