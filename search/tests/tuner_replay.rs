@@ -164,7 +164,7 @@ fn every_policy_respects_the_budget_never_duplicates_and_stays_legal() {
         let path = dir.path().join("log.jsonl");
         // The policies alone (no seed schedules): what they propose is under test.
         let cfg = TunerConfig {
-            seeds: false,
+            seed_schedules: false,
             ..config(policy, 36, 1)
         };
         let (out, replay, events) = run(vec![task.clone()], &records, cfg, &path, &[]);

@@ -1,4 +1,4 @@
-//! Seed schedules (`TunerConfig::seeds`): every policy's run begins with the sketches' seeds
+//! Seed schedules (`TunerConfig::seed_schedules`): every policy's run begins with the sketches' seeds
 //! ([`tilegrad_templates::seeds`]), at most half of each round, first seeds first, each
 //! measured once; without seeds the policy alone proposes.
 
@@ -59,7 +59,7 @@ fn run(use_seeds: bool) -> (Vec<Candidate>, Vec<Candidate>) {
         max_trials: 24,
         per_round: 8,
         policy: PolicyKind::Random,
-        seeds: use_seeds,
+        seed_schedules: use_seeds,
         ..TunerConfig::default()
     };
     let mlp = MlpConfig {

@@ -77,7 +77,7 @@ pub struct SearchArgs {
     /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
     /// `tilegrad sketches`): the policy alone proposes.
     #[arg(long)]
-    pub no_seeds: bool,
+    pub no_seed_schedules: bool,
     /// Policies to compare (comma-separated).
     #[arg(
         long,
@@ -195,7 +195,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
             per_round: a.per_round as usize,
             gradient: a.gradient.unwrap_or_default(),
             confirm_best: a.confirm_best,
-            seeds: !a.no_seeds,
+            seed_schedules: !a.no_seed_schedules,
             ..TunerConfig::default()
         },
         confirm: a.confirm,

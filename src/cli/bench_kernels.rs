@@ -54,7 +54,7 @@ pub struct KernelsArgs {
     /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
     /// `tilegrad sketches`): the policy alone proposes.
     #[arg(long)]
-    pub no_seeds: bool,
+    pub no_seed_schedules: bool,
     /// The cost model the search starts from (as `tune --model`).
     #[arg(long, value_name = "MODEL", default_value = "auto", value_parser = super::model::parse_choice)]
     pub model: tilegrad_search::ModelChoice,
@@ -215,7 +215,7 @@ pub fn run(a: &KernelsArgs) -> anyhow::Result<()> {
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "command": command, "onnxruntime": versions, "ort_unavailable": ort_missing,
         "settings": {"trials": a.trials, "seed": a.seed, "per_round": a.per_round,
-                     "confirm_best": a.confirm_best, "seeds": !a.no_seeds, "rounds": a.rounds,
+                     "confirm_best": a.confirm_best, "seed_schedules": !a.no_seed_schedules, "rounds": a.rounds,
                      "min_time_s": a.min_time, "pause_s": a.pause,
                      "suite": a.suite.as_ref().map(|p| p.display().to_string())},
         "rows": rows, "summary": summary,
@@ -287,7 +287,7 @@ fn tune_one(
         per_round: a.per_round as usize,
         seed: a.seed,
         confirm_best: a.confirm_best,
-        seeds: !a.no_seeds,
+        seed_schedules: !a.no_seed_schedules,
         ..TunerConfig::default()
     };
     let model = super::model::resolve(&a.model, target, a.seed)?.model;

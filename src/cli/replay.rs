@@ -152,7 +152,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
             .map_or_else(|| largest_round(&records), |k| k as usize),
         seed,
         policy,
-        seeds,
+        seed_schedules: seeds,
         ..TunerConfig::default()
     };
     println!(

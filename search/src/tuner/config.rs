@@ -111,7 +111,7 @@ pub struct TunerConfig {
     /// Whether every task first measures its sketches' seed schedules
     /// ([`tilegrad_templates::seeds`]: an analytical model's picks), at most half of each
     /// round, before the policy's own proposals. Every policy gets the same seeds.
-    pub seeds: bool,
+    pub seed_schedules: bool,
 }
 
 impl Default for TunerConfig {
@@ -131,7 +131,7 @@ impl Default for TunerConfig {
             min_train_successes: 8,
             fit: FitOptions::finetune(),
             confirm_best: 0,
-            seeds: true,
+            seed_schedules: true,
         }
     }
 }

@@ -34,8 +34,8 @@ impl Tuner {
     /// Proposes up to `k` candidates for task `t`; returns them and whether they were
     /// cold-start random picks.
     fn propose(&mut self, t: usize, k: usize) -> Result<(Vec<Proposal>, bool)> {
-        let seeds = if self.config.seeds {
-            self.tasks[t].take_seeds(k.div_ceil(2))
+        let seeds = if self.config.seed_schedules {
+            self.tasks[t].take_seed_schedules(k.div_ceil(2))
         } else {
             Vec::new()
         };

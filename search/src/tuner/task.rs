@@ -70,7 +70,7 @@ pub(crate) struct TaskState {
     pub exhausted: bool,
     /// Seed schedules not yet proposed, `(sketch, assignment)`: the first seed of every
     /// sketch, then the next ones ([`tilegrad_templates::seeds`]).
-    pub seeds: VecDeque<(usize, Assignment)>,
+    pub seed_schedules: VecDeque<(usize, Assignment)>,
 }
 
 impl TaskState {
@@ -125,15 +125,15 @@ impl TaskState {
             measured: HashMap::new(),
             trials: 0,
             exhausted: false,
-            seeds,
+            seed_schedules: seeds,
         })
     }
 
     /// Up to `n` seed schedules never measured (nor proposed) before, as proposals.
-    pub fn take_seeds(&mut self, n: usize) -> Vec<Proposal> {
+    pub fn take_seed_schedules(&mut self, n: usize) -> Vec<Proposal> {
         let mut out = Vec::new();
         while out.len() < n {
-            let Some((sketch, assignment)) = self.seeds.pop_front() else {
+            let Some((sketch, assignment)) = self.seed_schedules.pop_front() else {
                 break;
             };
             if !self.seen.contains(sketch, &assignment) {

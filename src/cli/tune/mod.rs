@@ -78,7 +78,7 @@ pub struct TuneArgs {
     /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
     /// `tilegrad sketches`): the policy alone proposes.
     #[arg(long)]
-    pub no_seeds: bool,
+    pub no_seed_schedules: bool,
     /// Stop after this many rounds in a row without a new best in any task.
     #[arg(long, value_name = "ROUNDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub early_stop: Option<u64>,
@@ -243,7 +243,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         policy: args.policy.kind(),
         gradient: args.gradient.unwrap_or_default(),
         confirm_best: args.confirm_best,
-        seeds: !args.no_seeds,
+        seed_schedules: !args.no_seed_schedules,
         ..TunerConfig::default()
     };
     let model = super::model::resolve(&args.model, &target, args.seed)?;
