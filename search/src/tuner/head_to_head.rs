@@ -144,12 +144,7 @@ impl Tuner {
         } else {
             None
         };
-        let flops = st.task.workload.flops();
-        st.best = winner.map(|w| BestSchedule {
-            median_s: confirmed[w],
-            gflops: flops / confirmed[w] / 1e9,
-            ..cands[w].clone()
-        });
+        st.best = winner.map(|w| st.retimed(cands[w].clone(), confirmed[w]));
         Ok(HeadToHead { records, wall_s })
     }
 
@@ -191,13 +186,8 @@ impl Tuner {
             }
             let key = (top.sketch.clone(), top.assignment.clone());
             if st.confirmed.contains_key(&key) {
-                let median_s = rank(&top);
-                let flops = st.task.workload.flops();
-                self.tasks[t].best = Some(BestSchedule {
-                    median_s,
-                    gflops: flops / median_s / 1e9,
-                    ..top
-                });
+                let best = st.retimed(top.clone(), rank(&top));
+                self.tasks[t].best = Some(best);
                 continue;
             }
             let incumbent = st.best.clone();

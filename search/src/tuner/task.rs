@@ -189,4 +189,14 @@ impl TaskState {
             elapsed_s,
         }
     }
+
+    /// `b` at another time (a confirmed median), its throughput recomputed.
+    pub fn retimed(&self, b: BestSchedule, median_s: f64) -> BestSchedule {
+        let gflops = self.task.workload.flops() / median_s / 1e9;
+        BestSchedule {
+            median_s,
+            gflops,
+            ..b
+        }
+    }
 }
