@@ -15,8 +15,9 @@
 //!   allow): 6 x 2 vectors on AVX2 where `mr` may be 6, as in BLIS and MLAS;
 //! - cache block (`S2·S3` of the rows and of the vector axis, the outputs one thread
 //!   accumulates over the whole reduction): the most FMAs per operand element read,
-//!   `R·C / (R + C)`, within L1 / 4 accumulator elements; every other level 1 (its loops go
-//!   to the parallel outer loop).
+//!   `R·C / (R + C)`, weighed by the share of the cores its blocks keep busy (at least 90 %
+//!   where some block allows it), within the `local_tile` budget (a quarter of L2); every
+//!   other level 1 (its loops go to the parallel outer loop).
 //!
 //! The first legal assignment in that order of preference is the seed ([`MAX_SEEDS`] per
 //! sketch, each with the next micro-kernel). The search then measures, ranks and improves on
@@ -25,13 +26,17 @@
 
 use tilegrad_symbolic::{Assignment, CpuSpec, Space, SplitGroup, TargetSpec};
 
-use crate::rules::cpu_tiling::{MIN_ACCUMULATORS, REGISTER_ACCUMULATORS};
+use crate::rules::cpu_tiling::{local_tile_elems, MIN_ACCUMULATORS, REGISTER_ACCUMULATORS};
 use crate::Sketch;
 
 /// Most seeds per sketch.
 pub const MAX_SEEDS: usize = 1;
 /// Candidates tried per sketch before giving up.
 const MAX_TRIES: usize = 4096;
+/// Least share of the cores a seed's cache blocks keep busy, where some block allows it:
+/// past the intensity that keeps the micro-kernel fed, an idle core costs more than a
+/// larger block saves.
+const MIN_BUSY: f64 = 0.9;
 /// Deepest panel (BLIS's `kc` for single precision).
 const MAX_KC: u64 = 256;
 
@@ -185,26 +190,36 @@ impl<'a> Seeder<'a> {
 
     /// Assignments with micro-kernel `(mr, width)` and panel `r1`, by cache block: the block
     /// of `R x C` outputs a thread accumulates over the whole reduction reads `(R + C) · kc`
-    /// operand elements per `R · C · kc` FMAs, so blocks go by `R·C / (R + C)`, largest first,
-    /// up to L1 / 4 accumulator elements.
+    /// operand elements per `R · C · kc` FMAs, so blocks go by `R·C / (R + C)` times the share
+    /// of the cores the blocks keep busy (`T` blocks on `P` cores: `T / (P · ⌈T / P⌉)`),
+    /// largest first, those that keep [`MIN_BUSY`] of the cores busy before the others,
+    /// within the `local_tile` budget ([`local_tile_elems`]).
     fn blocks(&self, (mr, width): (u64, u64), r1: &[u64]) -> Vec<Assignment> {
         let n = self.spatial.len();
         let cols = divisors(self.spatial[n - 1].extent() / width);
         let row_group = (n >= 2).then(|| self.spatial[n - 2]);
         let rows = row_group.map_or(vec![1], |g| divisors(g.extent() / mr));
-        let budget = (self.cpu.l1_bytes / 4).max(mr * width);
+        let budget = local_tile_elems(self.cpu).max(mr * width);
+        let outputs: u64 = self.spatial.iter().map(|g| g.extent()).product();
+        let cores = u64::from(self.cpu.cores).max(1);
         let mut blocks: Vec<(u64, u64)> = cols
             .iter()
             .flat_map(|&c| rows.iter().map(move |&r| (r, c)))
             .filter(|&(r, c)| r * mr * c * width <= budget)
             .collect();
-        let intensity = |(r, c): (u64, u64)| {
-            let (rows, cols) = ((r * mr) as f64, (c * width) as f64);
-            rows * cols / (rows + cols)
+        let busy = |(r, c): (u64, u64)| {
+            let tasks = (outputs / (r * mr * c * width)).max(1);
+            tasks as f64 / (cores * tasks.div_ceil(cores)) as f64
         };
+        let score = |(r, c): (u64, u64)| {
+            let (rows, cols) = ((r * mr) as f64, (c * width) as f64);
+            rows * cols / (rows + cols) * busy((r, c))
+        };
+        let balanced = |b: (u64, u64)| busy(b) >= MIN_BUSY;
         blocks.sort_by(|&x, &y| {
-            intensity(y)
-                .total_cmp(&intensity(x))
+            balanced(y)
+                .cmp(&balanced(x))
+                .then(score(y).total_cmp(&score(x)))
                 .then((y.0 * y.1).cmp(&(x.0 * x.1)))
                 .then(x.cmp(&y))
         });
@@ -270,6 +285,18 @@ mod tests {
             "{s:?}"
         );
         assert!(s[0].contains("rd_k_0=256"), "{s:?}");
+    }
+
+    #[test]
+    fn a_seed_block_reads_the_operands_few_times_and_keeps_the_cores_busy() {
+        // 97 x 1000 pads to 102 x 1008: 6-row micro-kernels, all 102 rows in one block; of
+        // the column blocks, 48 (21 blocks) and 112 (9) keep 90 % of 2 cores busy, 144 (7)
+        // and 336 (3) do not: the widest balanced one wins.
+        let s = seeds_of("matmul(M=97,N=1000,K=4099)", "cpu-tiling/padded");
+        assert!(
+            s[0].contains("sp_i_1=17,sp_i_2=6,") && s[0].contains("sp_j_1=7,sp_j_2=16,"),
+            "{s:?}"
+        );
     }
 
     #[test]

@@ -521,12 +521,15 @@ fn tiling_space_limits_the_vector_length_and_the_local_tile() {
     // One outer tile for two cores: illegal (`parallel`).
     let serial = "sp_i_0=1,sp_i_1=16,sp_i_2=8,sp_j_0=2,sp_j_1=8,sp_j_2=8,rd_k_0=8,unroll=64";
     assert!(!direct.space.is_legal(&parse(direct, serial)));
-    // A 128 × 128 accumulator (64 KiB) exceeds L1 (32 KiB): illegal only with the cache.
-    let sk = cpu_sketches("matmul(M=256,N=256,K=128)");
+    // A 512 × 256 accumulator (512 KiB) exceeds a quarter of L2 (1 MiB): illegal only with
+    // the cache; 128 × 256 (128 KiB) fits.
+    let sk = cpu_sketches("matmul(M=512,N=512,K=128)");
     let (cached2, direct2) = (by_id(&sk, "cpu-tiling"), by_id(&sk, "cpu-tiling/no-cache"));
-    let big = "sp_i_0=1,sp_i_1=32,sp_i_2=4,sp_j_0=1,sp_j_1=8,sp_j_2=16,rd_k_0=4,unroll=16";
+    let big = "sp_i_0=1,sp_i_1=128,sp_i_2=4,sp_j_0=1,sp_j_1=16,sp_j_2=16,rd_k_0=4,unroll=16";
     assert!(!cached2.space.is_legal(&parse(cached2, big)));
     assert!(direct2.space.is_legal(&parse(direct2, big)));
+    let fits = "sp_i_0=2,sp_i_1=32,sp_i_2=4,sp_j_0=1,sp_j_1=16,sp_j_2=16,rd_k_0=4,unroll=16";
+    assert!(cached2.space.is_legal(&parse(cached2, fits)));
     let ok = "sp_i_0=2,sp_i_1=8,sp_i_2=2,sp_j_0=2,sp_j_1=2,sp_j_2=32,rd_k_0=8,unroll=64";
     assert!(cached.space.is_legal(&parse(cached, ok)));
     // The instantiated extents follow the levels.

@@ -82,7 +82,7 @@
 //! Ansor's innermost limits, these keep random samples in the fast region); the vectorized
 //! `S3 ≥ lanes` when its extent is a multiple of the vector width (`vector_lanes`); `Π S0_a ≥
 //! cores` when the extents allow it (`parallel`, so every core gets work); and for
-//! `cpu-tiling` the accumulator size `Π S2_a·S3_a ≤ L1 bytes / 4` (`local_tile`). Packed, the
+//! `cpu-tiling` the accumulator size `Π S2_a·S3_a ≤ L2 bytes / 16` (`local_tile`). Packed, the
 //! panel depth `R1` may reach 256 (BLIS's `kc`) and the pack `S2_v·S3_v·Π R1 ≤ L2 bytes / 16`
 //! (`pack_tile`).
 //!
@@ -116,6 +116,13 @@ mod staging;
 use crate::{Result, TemplateError, Workload};
 use registers::register_constraints;
 pub use registers::{MIN_ACCUMULATORS, REGISTER_ACCUMULATORS};
+
+/// The most accumulator elements of a `local_tile` (the block one thread accumulates over the
+/// whole reduction): a quarter of L2. The block lives in L2 (the micro-kernel reloads its
+/// registers from it once per panel); larger blocks read the operands fewer times.
+pub fn local_tile_elems(cpu: &CpuSpec) -> u64 {
+    (cpu.l2_bytes / 16).max(1)
+}
 
 /// The values of the `unroll` variable (`auto_unroll_max_step`; 1 = no unrolling).
 pub const UNROLL_VALUES: [u64; 4] = [1, 16, 64, 512];
@@ -304,7 +311,7 @@ fn sketch(
         }
     }
     if cached && !tile.is_empty() {
-        let elems = (cpu.l1_bytes / 4).max(1) as f64;
+        let elems = local_tile_elems(cpu) as f64;
         space
             .add_log_product_constraint("local_tile", &tile, elems)
             .map_err(err)?;
