@@ -1,5 +1,10 @@
 //! Lowering of convolutions (2-D, 3-D, grouped, transposed).
 //!
+//! A transposed conv is lowered in *sub-pixel* form where its output splits into `stride²`
+//! phases of dense convs (see [`sub_pixel`]): every tap it computes is a real one. Otherwise
+//! it gathers over all `R·S` taps of every output point and skips the stride holes (a
+//! `stride²` times larger nest).
+//!
 //! Grouped convolutions use logical views: input channels `C` become
 //! `[G, C/G]`, output channels `K` become `[G, K/G]` (size-1 parts dropped;
 //! with `G == 1` the channels stay one dim), so every index stays affine.
@@ -76,6 +81,9 @@ pub(crate) fn lower_conv(op: &Op, b: &mut Builder) {
                 },
             ];
             conv_nd(b, c.n, c.c, c.k, c.groups, &dims);
+        }
+        Op::Conv2dTranspose(c) if sub_pixel(&c).is_some() => {
+            transpose_sub_pixel(b, &c);
         }
         Op::Conv2dTranspose(c) => {
             let p = transpose_out(c.h, c.r, c.stride, c.pad, c.output_pad).unwrap_or(1);
@@ -203,4 +211,68 @@ fn conv_nd(b: &mut Builder, n: usize, c: usize, k: usize, groups: usize, dims: &
     let body = x.binary(BinaryFn::Mul, ValueExpr::load(weight, w_idx));
     let name = if dims.len() == 3 { "conv3d" } else { "conv2d" };
     b.simple(name, true, spatial, reduce, Combiner::Sum, body);
+}
+
+/// The sub-pixel form of a transposed conv, where it applies: `(P/stride, Q/stride, taps)`.
+///
+/// With `p = stride·u + ρ` (`ρ < stride`), the taps `r` that reach output row `p` are those
+/// with `r ≡ p + pad (mod stride)`. The lowering iterates `r = stride·t + ρ'` with
+/// `ρ' = (ρ + pad) mod stride`, which is affine in `ρ` when `pad` is a multiple of the stride
+/// (`ρ' = ρ`) or the stride is 2 (`ρ' = 1 − ρ` for an odd pad); the input row is then
+/// `h = (p + pad − r) / stride = u − t + (ρ + pad − ρ') / stride`, affine too. The output
+/// `[N, P, Q, K]` is viewed as `[N, P/stride, stride, Q/stride, stride, K]`, so `P` and `Q`
+/// must be multiples of the stride. `t < ⌈R / stride⌉`; a tap beyond the kernel reads the
+/// weight's pad value 0.
+fn sub_pixel(c: &crate::op::Conv2dTranspose) -> Option<(usize, usize, usize, usize)> {
+    let st = c.stride;
+    let p = transpose_out(c.h, c.r, st, c.pad, c.output_pad)?;
+    let q = transpose_out(c.w, c.s, st, c.pad, c.output_pad)?;
+    let affine = st == 2 || c.pad.is_multiple_of(st);
+    (st > 1 && affine && p.is_multiple_of(st) && q.is_multiple_of(st))
+        .then(|| (p / st, q / st, c.r.div_ceil(st), c.s.div_ceil(st)))
+}
+
+/// Lowers a transposed conv in sub-pixel form ([`sub_pixel`]): spatial axes
+/// `n u ρ v σ k`, reduction axes `rc t τ`.
+fn transpose_sub_pixel(b: &mut Builder, c: &crate::op::Conv2dTranspose) {
+    let Some((pu, qv, tr, ts)) = sub_pixel(c) else {
+        return;
+    };
+    let st = c.stride as i64;
+    let data = b.input("data", vec![c.n, c.h, c.w, c.c]);
+    let weight = b.weight("weight", vec![c.r, c.s, c.c, c.k]);
+    let (n, u, rho, v, sigma, k, rc, t, tau) = (0, 1, 2, 3, 4, 5, 6, 7, 8);
+    // ρ' = coef·ρ + off, the tap's phase; the input row's offset is (ρ + pad − ρ') / stride.
+    let pad = c.pad as i64;
+    let (coef, off) = if pad % st == 0 { (1, 0) } else { (-1, 1) };
+    let tap = |t: usize, phase: usize| IndexExpr::affine(&[(t, st), (phase, coef)], off);
+    let row = |u: usize, t: usize, phase: usize| {
+        // (ρ + pad − coef·ρ − off) / st: ρ-coefficient (1 − coef) / st (0 or 1 for st = 2).
+        IndexExpr::affine(
+            &[(u, 1), (t, -1), (phase, (1 - coef) / st)],
+            (pad - off) / st,
+        )
+    };
+    let x = ValueExpr::Load {
+        tensor: data,
+        index: vec![ax(n), row(u, t, rho), row(v, tau, sigma), ax(rc)],
+        pad: Some(0.0),
+    };
+    let guarded = !c.r.is_multiple_of(c.stride) || !c.s.is_multiple_of(c.stride);
+    let w = ValueExpr::Load {
+        tensor: weight,
+        index: vec![tap(t, rho), tap(tau, sigma), ax(rc), ax(k)],
+        pad: guarded.then_some(0.0),
+    };
+    let body = x.binary(BinaryFn::Mul, w);
+    let sp = axes(&[
+        ("n", c.n),
+        ("u", pu),
+        ("rho", c.stride),
+        ("v", qv),
+        ("sigma", c.stride),
+        ("k", c.k),
+    ]);
+    let red = axes(&[("rc", c.c), ("t", tr), ("tau", ts)]);
+    b.simple("conv2d_transpose", true, sp, red, Combiner::Sum, body);
 }

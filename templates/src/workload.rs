@@ -134,9 +134,10 @@ impl Workload {
     /// full loop nest, a reduction's combine counts 1 per iteration, and each
     /// node of the `post` expression (epilogue) 1 per output element. So a
     /// multiply-add is 2 FLOPs (matmul = 2·M·N·K), padded conv taps are
-    /// counted (2·N·P·Q·K·(C/G)·R·S), a transposed conv counts every
-    /// (output, kernel, channel) triple including the stride holes (like
-    /// Ansor), exp/erf/rsqrt count 1, loads count 0.
+    /// counted (2·N·P·Q·K·(C/G)·R·S), a transposed conv counts the taps its
+    /// lowering computes (in sub-pixel form the real ones, about 2·N·H·W·C·K·R·S;
+    /// otherwise every (output, kernel, channel) triple including the stride
+    /// holes, like Ansor), exp/erf/rsqrt count 1, loads count 0.
     pub fn flops(&self) -> f64 {
         self.compute().flops()
     }

@@ -33,6 +33,8 @@ const CASES: &[&str] = &[
     "conv2d_transpose(N=1,H=3,W=4,C=2,K=3,R=3,S=3,stride=2,pad=1,output_pad=1)+tanh",
     "conv2d_transpose(N=1,H=1,W=1,C=4,K=3,R=4,S=4,stride=1,pad=0)",
     "conv2d_transpose(N=1,H=3,W=2,C=2,K=2,R=2,S=3,stride=3,pad=0)",
+    "conv2d_transpose(N=1,H=3,W=3,C=2,K=2,R=5,S=5,stride=2,pad=2,output_pad=1)",
+    "conv2d_transpose(N=1,H=3,W=2,C=2,K=3,R=6,S=6,stride=3,pad=3)",
     // conv3d
     "conv3d(N=1,D=4,H=5,W=5,C=2,K=3,T=3,R=3,S=3,stride_d=1,stride=2,pad_d=1,pad=1)+bias+res+relu",
     "conv3d(N=2,D=3,H=4,W=4,C=4,K=4,T=1,R=1,S=1,stride_d=2,stride=2,pad_d=0,pad=0,groups=2)",

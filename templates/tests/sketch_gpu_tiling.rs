@@ -298,16 +298,22 @@ fn no_shared_variant_reads_global_memory_without_barriers() {
 }
 
 #[test]
-fn transposed_conv_input_is_not_staged() {
-    let sk = gpu_sketches("conv2d_transpose(N=1,H=4,W=3,C=3,K=2,R=4,S=4,stride=2,pad=1)+bias+relu");
-    let names: Vec<&str> = sk[0]
-        .tree
-        .buffers
-        .iter()
-        .filter(|b| b.scope == Scope::Shared)
-        .map(|b| b.name.as_str())
-        .collect();
-    assert_eq!(names, ["weight.shared"]);
+fn transposed_conv_input_is_staged_only_without_a_divided_index() {
+    let shared = |w: &str| -> Vec<String> {
+        gpu_sketches(w)[0]
+            .tree
+            .buffers
+            .iter()
+            .filter(|b| b.scope == Scope::Shared)
+            .map(|b| b.name.clone())
+            .collect()
+    };
+    // Stride 3, pad 1: gathered over every tap, the input row `(p + pad − r) / 3` divides.
+    let gathered = "conv2d_transpose(N=1,H=3,W=3,C=2,K=2,R=3,S=3,stride=3,pad=1)";
+    assert_eq!(shared(gathered), ["weight.shared"]);
+    // Stride 2: the sub-pixel form reads both operands at affine indices.
+    let sub_pixel = "conv2d_transpose(N=1,H=4,W=3,C=3,K=2,R=4,S=4,stride=2,pad=1)+bias+relu";
+    assert_eq!(shared(sub_pixel), ["data.shared", "weight.shared"]);
 }
 
 /// Sampled assignments never exceed the thread, vthread and innermost limits.

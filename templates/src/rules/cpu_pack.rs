@@ -23,7 +23,8 @@ use tilegrad_symbolic::{
 use super::{err, Plan, Tiled};
 use crate::compute::{AxisId, IndexExpr, Stage, TensorId};
 use crate::rules::lower::{
-    add, block_index, block_origin, loop_nest, mul, negative_shift, region_extent, LoopSpec,
+    add, block_index, block_origin, in_bounds, is_bare_axis, loop_nest, mul, negative_shift,
+    region_extent, LoopSpec,
 };
 use crate::Result;
 
@@ -39,6 +40,9 @@ pub(super) struct Pack {
     /// Prepared ahead of the calls: the positions (in the plan's reduction tiles) of the
     /// reduction axes the operand reads, whose `R0` steps index the blocks of `<T>.packed`.
     pub prepared: Option<Vec<usize>>,
+    /// The load's value outside the operand (a sub-pixel transposed conv's taps beyond the
+    /// kernel): the copy writes it there.
+    pad: Option<f64>,
     /// The dimension of the operand indexed by the vectorized axis.
     vdim: usize,
     /// Extents of the other (leading) indices, in order.
@@ -60,7 +64,9 @@ impl Pack {
 /// The vector operand of `stage` (the only load of its tensor, see the module docs) and the
 /// dimension of it that the vectorized axis indexes, given the tiled spatial and reduction
 /// axes. An operand read along its contiguous (last) dimension is preferred; otherwise the
-/// operand is transposed by the copy (a `trans_b` matmul's `B[j, k]`, a dense layer's weights).
+/// operand is transposed by the copy (a `trans_b` matmul's `B[j, k]`, a dense layer's weights),
+/// and one read without bounds (no pad value) over one read with them (a sub-pixel transposed
+/// conv's weights past the kernel: the copy writes the pad value there).
 pub(super) fn vector_operand(stage: &Stage, v: AxisId, rd: &[AxisId]) -> Option<(TensorId, usize)> {
     let loads = stage.body.loads();
     let vector = |(tensor, index, pad): &(TensorId, &[IndexExpr], Option<f64>)| {
@@ -73,7 +79,7 @@ pub(super) fn vector_operand(stage: &Stage, v: AxisId, rd: &[AxisId]) -> Option<
         };
         let vdim = index.iter().position(bare)?;
         let lead = index.iter().enumerate().filter(|(d, _)| *d != vdim);
-        let ok = pad.is_none()
+        let ok = index.iter().all(|ix| ix.div == 1)
             && loads.iter().filter(|(t, _, _)| t == tensor).count() == 1
             && lead
                 .clone()
@@ -81,10 +87,16 @@ pub(super) fn vector_operand(stage: &Stage, v: AxisId, rd: &[AxisId]) -> Option<
             && lead
                 .clone()
                 .any(|(_, ix)| ix.terms.iter().any(|t| rd.contains(&t.axis)));
-        ok.then_some((*tensor, vdim, vdim + 1 == index.len()))
+        ok.then_some((*tensor, vdim, vdim + 1 == index.len(), pad.is_none()))
     };
-    let found: Vec<(TensorId, usize, bool)> = loads.iter().filter_map(vector).collect();
-    let pick = found.iter().find(|f| f.2).or(found.first())?;
+    let found: Vec<(TensorId, usize, bool, bool)> = loads.iter().filter_map(vector).collect();
+    let pick = [(true, true), (false, true), (true, false), (false, false)]
+        .iter()
+        .find_map(|&(contiguous, dense)| {
+            found
+                .iter()
+                .find(|f| (f.2 || !contiguous) && (f.3 || !dense))
+        })?;
     Some((pick.0, pick.1))
 }
 
@@ -147,7 +159,7 @@ impl Plan<'_> {
         vdim: usize,
         global: BufferId,
     ) -> Result<Pack> {
-        let (_, index, _) = self
+        let (_, index, pad) = self
             .stage
             .body
             .loads()
@@ -182,6 +194,7 @@ impl Plan<'_> {
             global,
             local,
             prepared,
+            pad,
             vdim,
             ext,
         })
@@ -334,9 +347,41 @@ impl Plan<'_> {
                 Some(pad) => pad.packed_value(b, pk.global, &pk.index, &g),
                 None => Value::load(pk.global, &g),
             };
+            let value = match pk.pad {
+                Some(outside) => self.bounded(b, pk, &g, value, outside),
+                None => value,
+            };
             b.store(pk.local, &at, value);
         });
         Ok(())
+    }
+
+    /// `value` where the coordinates `g` of `pk` are inside the operand, else `outside`.
+    fn bounded(
+        &self,
+        b: &mut TreeBuilder,
+        pk: &Pack,
+        g: &[ExprId],
+        value: Value,
+        outside: f64,
+    ) -> Value {
+        let shape = self.def.tensors[pk.tensor].shape.clone();
+        let mut cond = None;
+        for ((ix, &x), dim) in pk.index.iter().zip(g).zip(shape) {
+            if is_bare_axis(ix) {
+                continue;
+            }
+            let ext = b.c(dim as f64);
+            let ok = in_bounds(b, x, ext);
+            cond = Some(match cond {
+                Some(c) => b.e().and(c, ok),
+                None => ok,
+            });
+        }
+        match cond {
+            Some(c) => Value::select(c, value, Value::Const(outside as f32)),
+            None => value,
+        }
     }
 
     /// The micro-kernel's load of `pk` at the register-tile point `(s2, s3)` and reduction
