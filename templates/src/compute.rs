@@ -239,6 +239,35 @@ impl ValueExpr {
         out
     }
 
+    /// Whether `sub` occurs in the expression (as a whole node).
+    pub fn contains(&self, sub: &ValueExpr) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= e == sub);
+        found
+    }
+
+    /// The expression with every occurrence of `target` replaced by `with`.
+    pub fn replaced(&self, target: &ValueExpr, with: &ValueExpr) -> ValueExpr {
+        if self == target {
+            return with.clone();
+        }
+        let r = |e: &ValueExpr| Box::new(e.replaced(target, with));
+        match self {
+            ValueExpr::Unary(f, a) => ValueExpr::Unary(*f, r(a)),
+            ValueExpr::Binary(f, a, b) => ValueExpr::Binary(*f, r(a), r(b)),
+            ValueExpr::Select {
+                guard,
+                then,
+                otherwise,
+            } => ValueExpr::Select {
+                guard: guard.clone(),
+                then: r(then),
+                otherwise: r(otherwise),
+            },
+            ValueExpr::Const(_) | ValueExpr::Load { .. } | ValueExpr::Acc => self.clone(),
+        }
+    }
+
     pub(crate) fn map_tensors(&mut self, map: &dyn Fn(TensorId) -> TensorId) {
         match self {
             ValueExpr::Load { tensor, .. } => *tensor = map(*tensor),

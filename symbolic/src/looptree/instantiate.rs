@@ -291,12 +291,16 @@ impl LoopTree {
                     }));
                 }
                 Stmt::If { cond, then } => {
+                    // A branch that never runs is dropped unmapped: it may hold a loop of
+                    // extent 0 (a lane reduction's tail where the lanes divide the row).
                     let cond = m(*cond);
-                    let then = self.map_stmts(then, m)?;
                     match self.exprs.as_const(cond) {
-                        Some(c) if c != 0.0 => out.extend(then),
+                        Some(c) if c != 0.0 => out.extend(self.map_stmts(then, m)?),
                         Some(_) => {}
-                        None => out.push(Stmt::If { cond, then }),
+                        None => out.push(Stmt::If {
+                            cond,
+                            then: self.map_stmts(then, m)?,
+                        }),
                     }
                 }
                 Stmt::Store(st) => out.push(Stmt::Store(Store {

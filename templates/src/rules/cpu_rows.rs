@@ -15,7 +15,8 @@
 //!  for i.1 in 0..S {                           // row = i.0·S + i.1 (unflattened)
 //!   // a reduction over the contiguous j: vector lanes (super::cpu_lanes), rd_j_0 = L
 //!   for j.1 in L @vectorized { softmax_max.acc[j.1] = −∞ }
-//!   for j.0 in N/L { for j.1 in L @vectorized { softmax_max.acc[j.1] = max(…, body) }}
+//!   for j.0 in ⌊N/L⌋ { for j.1 in L @vectorized { softmax_max.acc[j.1] = max(…, body) }}
+//!   for j.t in N − ⌊N/L⌋·L { softmax_max.acc[j.t] = max(…, body) }   // the tail
 //!   softmax_max.total[0] = −∞; for j.l in L { softmax_max.total[0] = max(…, acc[j.l]) }
 //!   softmax_max.local[0] = post(softmax_max.total[0])
 //!   …
@@ -35,11 +36,11 @@
 //!
 //! # Space
 //! `sp_<rows>`, one group `sp_<a>` (one factor, `≤ 64`: constraint `innermost_<a>`) per
-//! vectorized axis, and one group `rd_<r>` per lane-split reduction axis.
+//! vectorized axis, and one choice `rd_<r>_0` (the lanes) per lane-split reduction axis.
 
 use tilegrad_symbolic::{BufferId, ExprId, LogTerm, LoopKind, Scope, Space, TreeBuilder, Value};
 
-use super::cpu_lanes::{lane_split, LaneSplit};
+use super::cpu_lanes::{kept_row, lane_split, LaneSplit, KEPT_ROW};
 use super::lower::MAX_INNERMOST;
 use super::lower::{
     declare_tensors, flatten, init_value, loop_nest, lower_load, lower_value_with, unflatten,
@@ -49,7 +50,7 @@ use crate::compute::{AxisId, ComputeDef, IndexExpr, Stage, TensorRole};
 use crate::sketch::Sketch;
 use crate::{Result, TemplateError, Workload};
 
-fn err(e: impl std::fmt::Display) -> TemplateError {
+pub(crate) fn err(e: impl std::fmt::Display) -> TemplateError {
     TemplateError::Schedule(format!("cpu-simple/rows: {e}"))
 }
 
@@ -198,7 +199,22 @@ pub fn rows_sketch(workload: &Workload, def: &ComputeDef, nrow: usize) -> Result
             (acc, total)
         }));
     }
-    let rows = RowsTree { def, bufs, nrow };
+    // A reduction's body that the last stage computes again is kept per row (cpu_lanes.rs).
+    let kept = kept_row(def, nrow, &lanes).map(|(i, body)| {
+        let n = b.c(last.spatial[nrow].extent as f64);
+        let row = b.buffer(&format!("{}.row", def.stages[i].name), Scope::Local, &[n]);
+        (i, row, body)
+    });
+    let mut stages = def.stages.clone();
+    if let (Some((_, _, body)), Some(st)) = (&kept, stages.last_mut()) {
+        st.body = body.clone();
+    }
+    let rows = RowsTree {
+        def,
+        bufs,
+        nrow,
+        kept: kept.as_ref().map(|&(_, row, _)| row),
+    };
     let row_ext: Vec<ExprId> = live
         .iter()
         .map(|&k| b.c(row_axes[k].extent as f64))
@@ -212,13 +228,14 @@ pub fn rows_sketch(workload: &Workload, def: &ComputeDef, nrow: usize) -> Result
             for (&k, c) in live.iter().zip(unflatten(b.e(), flat, &row_ext)) {
                 coords[k] = c;
             }
-            for (i, st) in def.stages.iter().enumerate() {
+            for (i, st) in stages.iter().enumerate() {
                 if res.is_err() {
                     break;
                 }
+                let keep = kept.as_ref().filter(|k| k.0 == i).map(|k| k.1);
                 res = match (lanes[i], accs[i]) {
                     (Some(ln), Some((acc, Some(total)))) => {
-                        rows.lane_stage(b, st, &coords, ln, acc, total)
+                        rows.lane_stage(b, st, &coords, ln, acc, total, keep)
                     }
                     (_, acc) => rows.stage(b, st, &coords, vecs[i], acc.map(|(a, _)| a)),
                 };
@@ -241,6 +258,8 @@ pub(crate) struct RowsTree<'a> {
     pub(crate) def: &'a ComputeDef,
     pub(crate) bufs: Vec<Option<BufferId>>,
     pub(crate) nrow: usize,
+    /// The kept row of a lane reduction, read where the body loads [`KEPT_ROW`].
+    pub(crate) kept: Option<BufferId>,
 }
 
 impl RowsTree<'_> {
@@ -265,6 +284,9 @@ impl RowsTree<'_> {
         acc: Option<&Value>,
     ) -> Result<Value> {
         lower_value_with(b, e, axes, acc, &mut |b, t, index, pad| {
+            if let (KEPT_ROW, Some(row), Some(&j)) = (t, self.kept, axes.get(self.nrow)) {
+                return Ok(Value::load(row, &[j]));
+            }
             let buf = self.buf(t)?;
             if self.is_local(t) {
                 let zero = b.c(0.0);

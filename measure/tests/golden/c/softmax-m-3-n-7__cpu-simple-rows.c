@@ -8,6 +8,7 @@
  * softmax_max.total: f32[1], local temporary
  * softmax_sum.acc: f32[1], local temporary
  * softmax_sum.total: f32[1], local temporary
+ * softmax_sum.row: f32[7], local temporary
  */
 #include <omp.h>
 #include <math.h>
@@ -173,6 +174,7 @@ void kernel(float *const *args) {
         float softmax_max_total[1] __attribute__((aligned(64)));
         float softmax_sum_acc[1] __attribute__((aligned(64)));
         float softmax_sum_total[1] __attribute__((aligned(64)));
+        float softmax_sum_row[7] __attribute__((aligned(64)));
         softmax_max_acc[0] = -INFINITY;
         for (long j_0 = 0; j_0 < 7; ++j_0) {
             softmax_max_acc[0] = fmaxf(softmax_max_acc[0], data[i_0 * 7 + j_0]);
@@ -182,13 +184,14 @@ void kernel(float *const *args) {
         softmax_max_local[0] = softmax_max_total[0];
         softmax_sum_acc[0] = 0.0f;
         for (long j_0 = 0; j_0 < 7; ++j_0) {
-            softmax_sum_acc[0] += tg_expf(data[i_0 * 7 + j_0] - softmax_max_local[0]);
+            softmax_sum_row[j_0] = tg_expf(data[i_0 * 7 + j_0] - softmax_max_local[0]);
+            softmax_sum_acc[0] += softmax_sum_row[j_0];
         }
         softmax_sum_total[0] = 0.0f;
         softmax_sum_total[0] += softmax_sum_acc[0];
         softmax_sum_local[0] = softmax_sum_total[0];
         for (long j_0 = 0; j_0 < 7; ++j_0) {
-            softmax_norm[i_0 * 7 + j_0] = tg_expf(data[i_0 * 7 + j_0] - softmax_max_local[0]) / softmax_sum_local[0];
+            softmax_norm[i_0 * 7 + j_0] = softmax_sum_row[j_0] / softmax_sum_local[0];
         }
     }
 }
