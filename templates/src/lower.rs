@@ -306,10 +306,20 @@ fn lower_op(op: &Op, b: &mut Builder) {
             );
             let centered = load(x, &[0, 1]).binary(BinaryFn::Sub, load(mean, &[0]));
             let sq = centered.clone().binary(BinaryFn::Mul, centered.clone());
-            let var = b.stage("ln_var", false, row, red, Combiner::Sum, sq, mean_post);
-            let inv_std = load(var, &[0])
+            // The row's 1 / std, once per row (not once per element).
+            let inv_std_post = mean_post
                 .binary(BinaryFn::Add, c(LAYER_NORM_EPS))
                 .unary(UnaryFn::Rsqrt);
+            let var = b.stage(
+                "ln_inv_std",
+                false,
+                row,
+                red,
+                Combiner::Sum,
+                sq,
+                inv_std_post,
+            );
+            let inv_std = load(var, &[0]);
             let body = centered
                 .binary(BinaryFn::Mul, inv_std)
                 .binary(BinaryFn::Mul, load(gamma, &[1]))
@@ -327,9 +337,13 @@ fn lower_op(op: &Op, b: &mut Builder) {
             let x = b.input("data", vec![r.m, r.n]);
             let gamma = b.weight("gamma", vec![r.n]);
             let sq = load(x, &[0, 1]).binary(BinaryFn::Mul, load(x, &[0, 1]));
-            let post = ValueExpr::Acc.binary(BinaryFn::Mul, c(1.0 / r.n as f64));
+            // The row's 1 / rms, once per row.
+            let post = ValueExpr::Acc
+                .binary(BinaryFn::Mul, c(1.0 / r.n as f64))
+                .binary(BinaryFn::Add, c(RMS_NORM_EPS))
+                .unary(UnaryFn::Rsqrt);
             let ms = b.stage(
-                "rms_mean_sq",
+                "rms_inv",
                 false,
                 axes(&[("i", r.m)]),
                 axes(&[("j", r.n)]),
@@ -337,9 +351,7 @@ fn lower_op(op: &Op, b: &mut Builder) {
                 sq,
                 post,
             );
-            let inv = load(ms, &[0])
-                .binary(BinaryFn::Add, c(RMS_NORM_EPS))
-                .unary(UnaryFn::Rsqrt);
+            let inv = load(ms, &[0]);
             let body = load(x, &[0, 1])
                 .binary(BinaryFn::Mul, inv)
                 .binary(BinaryFn::Mul, load(gamma, &[1]));

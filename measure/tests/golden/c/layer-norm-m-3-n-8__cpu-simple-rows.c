@@ -5,11 +5,11 @@
  * beta: f32[8], args[2]
  * ln_norm: f32[3, 8], args[3]
  * ln_mean.local: f32[1], local temporary
- * ln_var.local: f32[1], local temporary
+ * ln_inv_std.local: f32[1], local temporary
  * ln_mean.acc: f32[1], local temporary
  * ln_mean.total: f32[1], local temporary
- * ln_var.acc: f32[1], local temporary
- * ln_var.total: f32[1], local temporary
+ * ln_inv_std.acc: f32[1], local temporary
+ * ln_inv_std.total: f32[1], local temporary
  */
 #include <omp.h>
 #include <math.h>
@@ -172,11 +172,11 @@ void kernel(float *const *args) {
     #pragma omp parallel for
     for (long i_0 = 0; i_0 < 3; ++i_0) {
         float ln_mean_local[1] __attribute__((aligned(64)));
-        float ln_var_local[1] __attribute__((aligned(64)));
+        float ln_inv_std_local[1] __attribute__((aligned(64)));
         float ln_mean_acc[1] __attribute__((aligned(64)));
         float ln_mean_total[1] __attribute__((aligned(64)));
-        float ln_var_acc[1] __attribute__((aligned(64)));
-        float ln_var_total[1] __attribute__((aligned(64)));
+        float ln_inv_std_acc[1] __attribute__((aligned(64)));
+        float ln_inv_std_total[1] __attribute__((aligned(64)));
         ln_mean_acc[0] = 0.0f;
         for (long j_0 = 0; j_0 < 8; ++j_0) {
             ln_mean_acc[0] += data[i_0 * 8 + j_0];
@@ -184,15 +184,15 @@ void kernel(float *const *args) {
         ln_mean_total[0] = 0.0f;
         ln_mean_total[0] += ln_mean_acc[0];
         ln_mean_local[0] = ln_mean_total[0] * 0.125f;
-        ln_var_acc[0] = 0.0f;
+        ln_inv_std_acc[0] = 0.0f;
         for (long j_0 = 0; j_0 < 8; ++j_0) {
-            ln_var_acc[0] += (data[i_0 * 8 + j_0] - ln_mean_local[0]) * (data[i_0 * 8 + j_0] - ln_mean_local[0]);
+            ln_inv_std_acc[0] += (data[i_0 * 8 + j_0] - ln_mean_local[0]) * (data[i_0 * 8 + j_0] - ln_mean_local[0]);
         }
-        ln_var_total[0] = 0.0f;
-        ln_var_total[0] += ln_var_acc[0];
-        ln_var_local[0] = ln_var_total[0] * 0.125f;
+        ln_inv_std_total[0] = 0.0f;
+        ln_inv_std_total[0] += ln_inv_std_acc[0];
+        ln_inv_std_local[0] = tg_rsqrtf(ln_inv_std_total[0] * 0.125f + 1e-5f);
         for (long j_0 = 0; j_0 < 8; ++j_0) {
-            ln_norm[i_0 * 8 + j_0] = (data[i_0 * 8 + j_0] - ln_mean_local[0]) * tg_rsqrtf(ln_var_local[0] + 1e-5f) * gamma[j_0] + beta[j_0];
+            ln_norm[i_0 * 8 + j_0] = (data[i_0 * 8 + j_0] - ln_mean_local[0]) * ln_inv_std_local[0] * gamma[j_0] + beta[j_0];
         }
     }
 }

@@ -7,13 +7,13 @@
 extern "C" __global__ void __launch_bounds__(64)
 kernel(const float* __restrict__ data, const float* __restrict__ gamma, const float* __restrict__ beta, float* __restrict__ ln_norm) {
   __shared__ __align__(16) float ln_mean_red[64];  // [64]
-  __shared__ __align__(16) float ln_var_red[64];  // [64]
+  __shared__ __align__(16) float ln_inv_std_red[64];  // [64]
   const int bx = blockIdx.x;
   const int tx = threadIdx.x;
   float ln_mean_acc[1];
   float ln_mean_local[1];
-  float ln_var_acc[1];
-  float ln_var_local[1];
+  float ln_inv_std_acc[1];
+  float ln_inv_std_local[1];
   ln_mean_acc[0] = 0.0f;
   for (int j_0 = 0; j_0 < 4; ++j_0) {
     ln_mean_acc[0] += data[bx * 256 + j_0 * 64 + tx];
@@ -27,20 +27,20 @@ kernel(const float* __restrict__ data, const float* __restrict__ gamma, const fl
     __syncthreads();
   }
   ln_mean_local[0] = ln_mean_red[0] * 0.00390625f;
-  ln_var_acc[0] = 0.0f;
+  ln_inv_std_acc[0] = 0.0f;
   for (int j_0 = 0; j_0 < 4; ++j_0) {
-    ln_var_acc[0] += (data[bx * 256 + j_0 * 64 + tx] - ln_mean_local[0]) * (data[bx * 256 + j_0 * 64 + tx] - ln_mean_local[0]);
+    ln_inv_std_acc[0] += (data[bx * 256 + j_0 * 64 + tx] - ln_mean_local[0]) * (data[bx * 256 + j_0 * 64 + tx] - ln_mean_local[0]);
   }
-  ln_var_red[tx] = ln_var_acc[0];
+  ln_inv_std_red[tx] = ln_inv_std_acc[0];
   __syncthreads();
   for (int step = 0; step < 6; ++step) {
     if (tx < 64 / (1 << (step + 1))) {
-      ln_var_red[tx] += ln_var_red[tx + 64 / (1 << (step + 1))];
+      ln_inv_std_red[tx] += ln_inv_std_red[tx + 64 / (1 << (step + 1))];
     }
     __syncthreads();
   }
-  ln_var_local[0] = ln_var_red[0] * 0.00390625f;
+  ln_inv_std_local[0] = 1.0f / sqrtf(ln_inv_std_red[0] * 0.00390625f + 1e-5f);
   for (int j_0 = 0; j_0 < 4; ++j_0) {
-    ln_norm[bx * 256 + j_0 * 64 + tx] = (data[bx * 256 + j_0 * 64 + tx] - ln_mean_local[0]) * (1.0f / sqrtf(ln_var_local[0] + 1e-5f)) * gamma[j_0 * 64 + tx] + beta[j_0 * 64 + tx];
+    ln_norm[bx * 256 + j_0 * 64 + tx] = (data[bx * 256 + j_0 * 64 + tx] - ln_mean_local[0]) * ln_inv_std_local[0] * gamma[j_0 * 64 + tx] + beta[j_0 * 64 + tx];
   }
 }

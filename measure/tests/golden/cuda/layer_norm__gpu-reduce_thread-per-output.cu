@@ -9,21 +9,21 @@ kernel(const float* __restrict__ data, const float* __restrict__ gamma, const fl
   const int tx = threadIdx.x;
   float ln_mean_acc[1];
   float ln_mean_local[1];
-  float ln_var_acc[1];
-  float ln_var_local[1];
+  float ln_inv_std_acc[1];
+  float ln_inv_std_local[1];
   if (tx < 8) {
     ln_mean_acc[0] = 0.0f;
     for (int j = 0; j < 256; ++j) {
       ln_mean_acc[0] += data[tx * 256 + j];
     }
     ln_mean_local[0] = ln_mean_acc[0] * 0.00390625f;
-    ln_var_acc[0] = 0.0f;
+    ln_inv_std_acc[0] = 0.0f;
     for (int j = 0; j < 256; ++j) {
-      ln_var_acc[0] += (data[tx * 256 + j] - ln_mean_local[0]) * (data[tx * 256 + j] - ln_mean_local[0]);
+      ln_inv_std_acc[0] += (data[tx * 256 + j] - ln_mean_local[0]) * (data[tx * 256 + j] - ln_mean_local[0]);
     }
-    ln_var_local[0] = ln_var_acc[0] * 0.00390625f;
+    ln_inv_std_local[0] = 1.0f / sqrtf(ln_inv_std_acc[0] * 0.00390625f + 1e-5f);
     for (int j = 0; j < 256; ++j) {
-      ln_norm[tx * 256 + j] = (data[tx * 256 + j] - ln_mean_local[0]) * (1.0f / sqrtf(ln_var_local[0] + 1e-5f)) * gamma[j] + beta[j];
+      ln_norm[tx * 256 + j] = (data[tx * 256 + j] - ln_mean_local[0]) * ln_inv_std_local[0] * gamma[j] + beta[j];
     }
   }
 }
