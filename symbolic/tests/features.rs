@@ -232,9 +232,11 @@ fn cpu_tiled_matches_direct() {
             "{vals:?}: {dv:?}"
         );
     }
-    // A 128-wide vector loop exceeds the innermost factor limit, and 20 mod 128 ≠ 0.
+    // A 128-wide vector loop exceeds the innermost factor limit (that 20 mod 128 ≠ 0 is no
+    // constraint on the CPU, whose vectors need no alignment).
     let dv = agree(&tree, &space, &t, &[4, 128]);
-    assert!(value(&dv, "innermost_factor") > 0.0 && value(&dv, "vector_align") > 0.0);
+    assert!(value(&dv, "innermost_factor") > 0.0);
+    assert!(dv.iter().all(|(n, _)| n != "vector_align"), "{dv:?}");
     assert!(!is_legal(&dv.iter().map(|c| c.1).collect::<Vec<_>>()));
 }
 
