@@ -1,24 +1,21 @@
 //! `tilegrad tune`: tune a workload, a network, an ONNX model or a file of workloads on a target, logging
 //! every measurement, committing each round to the schedule database, and writing a report.
 
-pub mod logtail;
 pub mod progress;
 pub mod summary;
 pub mod tasks;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use tilegrad_datasets::{Record, Task, TuningLog};
-use tilegrad_measure::record::target_info;
-use tilegrad_search::{GradientConfig, PolicyKind, Report, TuneTask, Tuner, TunerConfig};
+use tilegrad::TuneOptions;
+use tilegrad_datasets::Task;
+use tilegrad_search::{GradientConfig, PolicyKind, Report, TuneTask, TunerConfig};
 use tilegrad_symbolic::Target;
 
-use super::db::{open_or_create, DEFAULT_DB};
+use super::db::DEFAULT_DB;
 use super::util::{bad_input, parse_duration, BadInput};
-use logtail::LogTail;
 use progress::Progress;
 use tasks::TaskSource;
 
@@ -206,36 +203,14 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     }
     create_parent(&log_path)?;
     create_parent(&report_path)?;
-    let mut db = open_or_create(&args.db)?;
-
-    // Read what an earlier run logged (after `open` repaired a torn last line).
-    let log = TuningLog::open(&log_path)
-        .with_context(|| format!("cannot open the log {}", log_path.display()))?;
-    if let Some(w) = log.repaired() {
-        eprintln!("warning: {w}");
-    }
-    let earlier = if args.resume && nonempty {
-        let contents = TuningLog::read(&log_path)
-            .with_context(|| format!("cannot read the log {}", log_path.display()))?;
-        for w in &contents.warnings {
-            eprintln!("warning: {w}");
-        }
-        // A run killed between its log append and its database commit left records behind.
-        db.commit_all(&contents.records)
-            .context("cannot commit the logged records to the database")?;
-        contents.records
-    } else {
-        Vec::new()
-    };
-    let prior = prior_trials(&earlier, &tasks, &target);
-    let remaining = budget.saturating_sub(prior);
+    create_parent(&args.db)?;
 
     let mut tune = tune_tasks(&tasks, &target)?;
     if !args.sketch.is_empty() {
         only_sketches(&mut tune, &args.sketch)?;
     }
     let config = TunerConfig {
-        max_trials: remaining,
+        max_trials: budget,
         time_limit_s: args.time_limit,
         per_round: args.per_round as usize,
         early_stop_rounds: args.early_stop.map(|n| n as usize),
@@ -248,18 +223,28 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     };
     let model = super::model::resolve(&args.model, &target, args.seed)?;
     let model_source = model.source.clone();
-    let model = model.model;
-    let mut tuner =
-        Tuner::new(target.clone(), tune, model, config).context("cannot set up the tuner")?;
-    let resumed = if earlier.is_empty() {
-        0
-    } else {
-        tuner
-            .resume(&earlier)
-            .context("cannot resume from the log")?
-            .used
+    // The set-up `tilegrad::tune` shares: the log and the database become the tuner's
+    // record sinks, and the log's earlier records are taken over (and committed).
+    let options = TuneOptions {
+        config,
+        log: log_path.clone(),
+        resume: args.resume && nonempty,
+        db: Some(args.db.clone()),
     };
-    let mut tuner = tuner.with_log(log);
+    let prepared =
+        tilegrad::prepare(target.clone(), tune, model.model, &options).with_context(|| {
+            format!(
+                "cannot set up the run (log {}, database {})",
+                log_path.display(),
+                args.db.display()
+            )
+        })?;
+    for w in &prepared.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut tuner = prepared.tuner;
+    let resumed = prepared.resumed.map_or(0, |r| r.used);
+    let remaining = tuner.remaining_trials();
 
     println!("target:  {} ({})", target.name, target.kind());
     println!(
@@ -282,34 +267,16 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let weights = tasks.iter().map(|t| f64::from(t.weight)).collect();
     let mut progress =
         (!args.quiet).then(|| Progress::new(remaining, names, weights, args.time_limit));
-    let mut tail = LogTail::at_end(&log_path);
-    let mut commit_error: Option<anyhow::Error> = None;
-    let mut committed = 0usize;
     let outcome = tuner.run(measurer.as_mut(), &mut |e| {
         if let Some(p) = progress.as_mut() {
             p.on_event(e);
-        }
-        if matches!(e, tilegrad_search::TuneEvent::RoundDone { .. }) && commit_error.is_none() {
-            match tail.read_new().and_then(|rs| {
-                db.commit_all(&rs)
-                    .map(|_| rs.len())
-                    .context("cannot commit the round to the database")
-            }) {
-                Ok(n) => committed += n,
-                Err(e) => commit_error = Some(e),
-            }
         }
     });
     if let Some(p) = &progress {
         p.finish();
     }
     let outcome = outcome.context("tuning failed")?;
-    if let Some(e) = commit_error {
-        return Err(e);
-    }
-    // Anything appended after the last round event.
-    let rest = tail.read_new()?;
-    committed += db.commit_all(&rest).map(|_| rest.len())?;
+    let committed = outcome.records;
 
     let mut report = outcome.report;
     label_report(&mut report, &log_path, &args.db, &src);
@@ -374,19 +341,6 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Distinct candidates of `tasks` on `target` in `records`: the logged trials that count
-/// toward the budget of a resumed run.
-fn prior_trials(records: &[Record], tasks: &[Task], target: &Target) -> usize {
-    let key = target_info(target).key;
-    let workloads: HashSet<String> = tasks.iter().map(|t| t.workload.key().to_string()).collect();
-    records
-        .iter()
-        .filter(|r| r.target.key == key && workloads.contains(&r.workload_key))
-        .map(|r| (&r.workload_key, &r.sketch, &r.assignment))
-        .collect::<HashSet<_>>()
-        .len()
 }
 
 fn label_report(r: &mut Report, log: &Path, db: &Path, src: &TaskSource<'_>) {
