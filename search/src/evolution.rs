@@ -23,7 +23,7 @@ use tilegrad_symbolic::{Assignment, Space};
 use crate::objective::score_checked;
 use crate::pool::{select, Pool};
 use crate::proposal::Elite;
-use crate::{Objective, Proposal, ProposalSource, Result, SearchError, SearchPolicy, SeenSet};
+use crate::{Ask, Objective, Proposal, ProposalSource, Result, SearchError, SearchPolicy};
 
 /// Settings of [`EvolutionarySearch`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -173,16 +173,8 @@ impl SearchPolicy for EvolutionarySearch {
         "evolutionary"
     }
 
-    fn propose(
-        &mut self,
-        tasks: &[&dyn Objective],
-        seen: &SeenSet,
-        k: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Vec<Proposal>> {
-        if tasks.is_empty() || k == 0 {
-            return Ok(Vec::new());
-        }
+    fn propose_some(&mut self, ask: &Ask<'_>, rng: &mut ChaCha8Rng) -> Result<Vec<Proposal>> {
+        let Ask { tasks, seen, k } = *ask;
         let c = self.config;
         let fit = |p: &Proposal| p.predicted + c.kappa * p.uncertainty;
         let genes: Vec<_> = tasks

@@ -50,7 +50,7 @@ pub use gradient_config::{GradientConfig, Optimizer, GRADIENT_KEYS};
 pub use lbfgs::LbfgsConfig;
 pub use model_objective::{feature_spec, ModelObjective, ModelRef};
 pub use objective::{ExactScore, Objective, ObjectiveEval};
-pub use policy::SearchPolicy;
+pub use policy::{Ask, SearchPolicy};
 pub use pretrain::{
     pretrain, training_set, PretrainConfig, PretrainReport, SampleStats, TrainingSet,
 };
