@@ -66,18 +66,9 @@ pub struct SearchArgs {
     /// Wall-time budget of every run (`90`, `5m`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_limit: Option<f64>,
-    /// Candidates measured per round.
-    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
-    pub per_round: u64,
-    /// Before a candidate measured faster than the best replaces it, measure both N more
-    /// times, alternating, and keep the faster by the median (0: one timing decides). The
-    /// re-measurements are logged (`provenance.policy = "confirm"`) but are not trials.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub confirm_best: usize,
-    /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
-    /// `tilegrad sketches`): the policy alone proposes.
-    #[arg(long)]
-    pub no_seed_schedules: bool,
+    /// Round settings.
+    #[command(flatten)]
+    pub round: super::rounds::RoundArgs,
     /// Policies to compare (comma-separated).
     #[arg(
         long,
@@ -192,11 +183,8 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
         tuner: TunerConfig {
             max_trials: a.trials,
             time_limit_s: a.time_limit,
-            per_round: a.per_round as usize,
             gradient: a.gradient.unwrap_or_default(),
-            confirm_best: a.confirm_best,
-            seed_schedules: !a.no_seed_schedules,
-            ..TunerConfig::default()
+            ..a.round.config()
         },
         confirm: a.confirm,
         ..BenchConfig::default()

@@ -64,18 +64,9 @@ pub struct TuneArgs {
     /// Wall-time budget (`90`, `90s`, `5m`, `1h`), checked between rounds.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_limit: Option<f64>,
-    /// Candidates measured per round.
-    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
-    pub per_round: u64,
-    /// Before a candidate measured faster than the best replaces it, measure both N more
-    /// times, alternating, and keep the faster by the median (0: one timing decides). The
-    /// re-measurements are logged (`provenance.policy = "confirm"`) but are not trials.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub confirm_best: usize,
-    /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
-    /// `tilegrad sketches`): the policy alone proposes.
-    #[arg(long)]
-    pub no_seed_schedules: bool,
+    /// Round settings.
+    #[command(flatten)]
+    pub round: super::rounds::RoundArgs,
     /// Stop after this many rounds in a row without a new best in any task.
     #[arg(long, value_name = "ROUNDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub early_stop: Option<u64>,
@@ -212,14 +203,11 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let config = TunerConfig {
         max_trials: budget,
         time_limit_s: args.time_limit,
-        per_round: args.per_round as usize,
         early_stop_rounds: args.early_stop.map(|n| n as usize),
         seed: args.seed,
         policy: args.policy.kind(),
         gradient: args.gradient.unwrap_or_default(),
-        confirm_best: args.confirm_best,
-        seed_schedules: !args.no_seed_schedules,
-        ..TunerConfig::default()
+        ..args.round.config()
     };
     let model = super::model::resolve(&args.model, &target, args.seed)?;
     let model_source = model.source.clone();
