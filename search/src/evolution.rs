@@ -209,15 +209,19 @@ impl SearchPolicy for EvolutionarySearch {
         }
         let mut known: HashSet<(usize, String)> = HashSet::new();
         let mut candidates: Vec<Proposal> = Vec::new();
-        for p in pool.score(tasks)? {
-            known.insert(p.key());
-            pop.push(Individual {
-                sketch: p.sketch,
-                a: p.assignment.clone(),
-                fitness: fit(&p),
-            });
-            candidates.push(p);
-        }
+        // The scored candidates join the population and the candidates, and are known.
+        let mut adopt = |scored: Vec<Proposal>, pop: &mut Vec<_>, known: &mut HashSet<_>| {
+            for p in scored {
+                known.insert(p.key());
+                pop.push(Individual {
+                    sketch: p.sketch,
+                    a: p.assignment.clone(),
+                    fitness: fit(&p),
+                });
+                candidates.push(p);
+            }
+        };
+        adopt(pool.score(tasks)?, &mut pop, &mut known);
         for _ in 0..c.generations {
             if pop.is_empty() {
                 break;
@@ -230,15 +234,7 @@ impl SearchPolicy for EvolutionarySearch {
                     }
                 }
             }
-            for p in pool.score(tasks)? {
-                known.insert(p.key());
-                pop.push(Individual {
-                    sketch: p.sketch,
-                    a: p.assignment.clone(),
-                    fitness: fit(&p),
-                });
-                candidates.push(p);
-            }
+            adopt(pool.score(tasks)?, &mut pop, &mut known);
             // Stable sort: ties keep insertion order, so the survivors are deterministic.
             pop.sort_by(|a, b| b.fitness.total_cmp(&a.fitness));
             pop.truncate(c.population);
