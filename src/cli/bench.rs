@@ -54,12 +54,9 @@ pub struct SearchArgs {
     /// The tasks compared on.
     #[command(flatten)]
     pub what: tasks::TaskArgs,
-    /// Where to measure: `auto`, `cpu`, `cuda[:N]` or a GPU preset (must match the GPU).
-    #[arg(long, default_value = "auto")]
-    pub target: String,
-    /// CPU threads for the kernels (default: all cores).
-    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
-    pub threads: Option<u32>,
+    /// Where to measure.
+    #[command(flatten)]
+    pub on: super::target::MeasureArgs,
     /// Trial budget of every (policy, task, seed) run.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub trials: usize,
@@ -172,7 +169,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
             "bench search needs at least one policy and one seed",
         ));
     }
-    let resolved = super::target::measurable(&a.target, a.threads)?;
+    let resolved = super::target::measurable(&a.on.target, a.on.threads)?;
     let target = resolved.target.clone();
     let tune = tune_tasks(&list, &target)?;
     let mut policies: Vec<_> = a.policies.iter().map(|p| p.kind()).collect();
@@ -214,7 +211,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
             list.len()
         );
     }
-    let mut measurer = super::hardware::measurer(&resolved, a.threads)?;
+    let mut measurer = super::hardware::measurer(&resolved, a.on.threads)?;
     let bar = if a.quiet {
         ProgressBar::hidden()
     } else {

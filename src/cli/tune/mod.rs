@@ -50,13 +50,9 @@ pub struct TuneArgs {
     /// What to tune.
     #[command(flatten)]
     pub what: tasks::TaskArgs,
-    /// Where to measure: `auto` (the first GPU, else the CPU), `cpu[:N]`, `cuda`, `cuda:N`, or a
-    /// GPU preset name (the attached GPU must then match it).
-    #[arg(long, default_value = "auto")]
-    pub target: String,
-    /// CPU threads for the kernels (default: all cores); part of the CPU target's identity.
-    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
-    pub threads: Option<u32>,
+    /// Where to measure.
+    #[command(flatten)]
+    pub on: super::target::MeasureArgs,
     /// Measurement budget of the run over all tasks (default: 32 per task). With --resume the
     /// logged records count toward it.
     #[arg(long, value_name = "N")]
@@ -169,7 +165,7 @@ fn only_sketches(tasks: &mut [TuneTask], ids: &[String]) -> anyhow::Result<()> {
 pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let src = args.what.source();
     let tasks = args.what.load()?;
-    let resolved = super::target::measurable(&args.target, args.threads)?;
+    let resolved = super::target::measurable(&args.on.target, args.on.threads)?;
     let target = resolved.target.clone();
     let slug = resolved
         .device
@@ -247,7 +243,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     println!("model:   {model_source}");
     println!("log:     {}", log_path.display());
     println!("db:      {}", args.db.display());
-    let mut measurer = super::hardware::measurer(&resolved, args.threads)?;
+    let mut measurer = super::hardware::measurer(&resolved, args.on.threads)?;
     let names = tasks
         .iter()
         .map(|t| short(&t.workload.to_string()))
