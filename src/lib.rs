@@ -27,7 +27,7 @@ pub mod tune;
 
 pub use database::{Database, Language, Launch, LookupKind, Param, TunedKernel};
 pub use error::Error;
-pub use tune::{tune, TuneOptions, TuneRun};
+pub use tune::{prepare, tune, Prepared, TuneOptions, TuneRun};
 
 pub use tilegrad_cost_model as cost_model;
 pub use tilegrad_datasets as datasets;

@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod error;
+mod lines;
 pub mod log;
 pub mod networks;
 pub mod suites;

@@ -18,6 +18,7 @@
 use tilegrad_templates::Workload;
 
 use crate::error::DatasetError;
+use crate::lines::word_lines;
 
 /// One tuning task: a workload and how often it occurs in the network.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,35 +95,19 @@ pub fn load(name: &str, batch: u32) -> Result<Vec<Task>, DatasetError> {
 /// Parses a task list; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Task>, DatasetError> {
     let mut tasks = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let err = |msg: String| DatasetError::TaskLine {
-            file: file.into(),
-            line: i + 1,
-            msg,
-        };
-        let (weight, workload) = line
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| err("expected `<weight> <workload>`".into()))?;
+    for line in word_lines(file, text, "expected `<weight> <workload>`") {
+        let line = line?;
+        let weight = line.word;
         let weight: u32 = weight
             .parse()
-            .map_err(|_| err(format!("weight `{weight}` is not a positive integer")))?;
+            .map_err(|_| line.err(format!("weight `{weight}` is not a positive integer")))?;
         if weight == 0 {
-            return Err(err("weight must be positive".into()));
+            return Err(line.err("weight must be positive".into()));
         }
-        let workload: Workload =
-            workload
-                .trim()
-                .parse()
-                .map_err(|source| DatasetError::Workload {
-                    file: file.into(),
-                    line: i + 1,
-                    source,
-                })?;
-        tasks.push(Task { workload, weight });
+        tasks.push(Task {
+            workload: line.workload()?,
+            weight,
+        });
     }
     Ok(tasks)
 }

@@ -13,6 +13,7 @@ use std::path::Path;
 use tilegrad_templates::Workload;
 
 use crate::error::DatasetError;
+use crate::lines::word_lines;
 
 /// The shipped model-zoo suite (`datasets/suites/zoo.txt`).
 pub const ZOO: &str = include_str!("../suites/zoo.txt");
@@ -39,39 +40,16 @@ impl Suite {
     pub fn parse(file: &str, text: &str) -> Result<Suite, DatasetError> {
         let mut entries = Vec::new();
         let mut seen = HashSet::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let err = |msg: String| DatasetError::TaskLine {
-                file: file.into(),
-                line: i + 1,
-                msg,
-            };
-            let (group, rest) = line
-                .split_once(char::is_whitespace)
-                .ok_or_else(|| err("expected `<group> <workload>`".into()))?;
+        for line in word_lines(file, text, "expected `<group> <workload>`") {
+            let line = line?;
+            let (group, err) = (line.word, |m: String| line.err(m));
             if group.contains('(') || !group.chars().all(|c| c.is_alphanumeric() || c == '_') {
                 return Err(err(format!(
                     "group `{group}` must be a word (letters, digits, `_`)"
                 )));
             }
-            let workload: Workload =
-                rest.trim()
-                    .parse()
-                    .map_err(|source| DatasetError::Workload {
-                        file: file.into(),
-                        line: i + 1,
-                        source,
-                    })?;
-            workload
-                .validate()
-                .map_err(|source| DatasetError::Workload {
-                    file: file.into(),
-                    line: i + 1,
-                    source,
-                })?;
+            let workload = line.workload()?;
+            workload.validate().map_err(|e| line.workload_err(e))?;
             if !seen.insert(workload.to_string()) {
                 return Err(err(format!("duplicate workload `{workload}`")));
             }

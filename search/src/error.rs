@@ -27,6 +27,9 @@ pub enum SearchError {
     /// Reading or writing the tuning log failed.
     #[error("tuning log: {0}")]
     Log(String),
+    /// A record sink other than the log (the schedule database) failed.
+    #[error("record sink: {0}")]
+    Sink(String),
     /// The cost model failed (prediction or fitting).
     #[error("cost model: {0}")]
     Model(String),

@@ -23,7 +23,7 @@ use tilegrad_symbolic::{Assignment, Space};
 use crate::objective::score_checked;
 use crate::pool::{select, Pool};
 use crate::proposal::Elite;
-use crate::{Objective, Proposal, ProposalSource, Result, SearchError, SearchPolicy, SeenSet};
+use crate::{Ask, Objective, Proposal, ProposalSource, Result, SearchError, SearchPolicy};
 
 /// Settings of [`EvolutionarySearch`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -173,16 +173,8 @@ impl SearchPolicy for EvolutionarySearch {
         "evolutionary"
     }
 
-    fn propose(
-        &mut self,
-        tasks: &[&dyn Objective],
-        seen: &SeenSet,
-        k: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Vec<Proposal>> {
-        if tasks.is_empty() || k == 0 {
-            return Ok(Vec::new());
-        }
+    fn propose_some(&mut self, ask: &Ask<'_>, rng: &mut ChaCha8Rng) -> Result<Vec<Proposal>> {
+        let Ask { tasks, seen, k } = *ask;
         let c = self.config;
         let fit = |p: &Proposal| p.predicted + c.kappa * p.uncertainty;
         let genes: Vec<_> = tasks
@@ -217,15 +209,19 @@ impl SearchPolicy for EvolutionarySearch {
         }
         let mut known: HashSet<(usize, String)> = HashSet::new();
         let mut candidates: Vec<Proposal> = Vec::new();
-        for p in pool.score(tasks)? {
-            known.insert(p.key());
-            pop.push(Individual {
-                sketch: p.sketch,
-                a: p.assignment.clone(),
-                fitness: fit(&p),
-            });
-            candidates.push(p);
-        }
+        // The scored candidates join the population and the candidates, and are known.
+        let mut adopt = |scored: Vec<Proposal>, pop: &mut Vec<_>, known: &mut HashSet<_>| {
+            for p in scored {
+                known.insert(p.key());
+                pop.push(Individual {
+                    sketch: p.sketch,
+                    a: p.assignment.clone(),
+                    fitness: fit(&p),
+                });
+                candidates.push(p);
+            }
+        };
+        adopt(pool.score(tasks)?, &mut pop, &mut known);
         for _ in 0..c.generations {
             if pop.is_empty() {
                 break;
@@ -238,15 +234,7 @@ impl SearchPolicy for EvolutionarySearch {
                     }
                 }
             }
-            for p in pool.score(tasks)? {
-                known.insert(p.key());
-                pop.push(Individual {
-                    sketch: p.sketch,
-                    a: p.assignment.clone(),
-                    fitness: fit(&p),
-                });
-                candidates.push(p);
-            }
+            adopt(pool.score(tasks)?, &mut pop, &mut known);
             // Stable sort: ties keep insertion order, so the survivors are deterministic.
             pop.sort_by(|a, b| b.fitness.total_cmp(&a.fitness));
             pop.truncate(c.population);

@@ -53,8 +53,8 @@ use crate::proposal::Elite;
 use crate::rounding::ValueRounder;
 use crate::work::{fit_shares, RoundWork};
 use crate::{
-    ExactScore, GradientConfig, Objective, Optimizer, Proposal, ProposalSource, Result,
-    SearchError, SearchPolicy, SeenSet,
+    Ask, ExactScore, GradientConfig, Objective, Optimizer, Proposal, ProposalSource, Result,
+    SearchError, SearchPolicy,
 };
 
 mod starts;
@@ -248,17 +248,9 @@ impl SearchPolicy for GradientSearch {
         }
     }
 
-    fn propose(
-        &mut self,
-        tasks: &[&dyn Objective],
-        seen: &SeenSet,
-        k: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Vec<Proposal>> {
+    fn propose_some(&mut self, ask: &Ask<'_>, rng: &mut ChaCha8Rng) -> Result<Vec<Proposal>> {
+        let Ask { tasks, seen, k } = *ask;
         self.config.validate()?;
-        if tasks.is_empty() || k == 0 {
-            return Ok(Vec::new());
-        }
         // Each sketch descends on its own stream, seeded in sketch order, so the sketches
         // can descend in parallel and the result still depends on the seed alone.
         let seeds: Vec<u64> = tasks.iter().map(|_| rng.random()).collect();

@@ -50,17 +50,17 @@ pub use gradient_config::{GradientConfig, Optimizer, GRADIENT_KEYS};
 pub use lbfgs::LbfgsConfig;
 pub use model_objective::{feature_spec, ModelObjective, ModelRef};
 pub use objective::{ExactScore, Objective, ObjectiveEval};
-pub use policy::SearchPolicy;
+pub use policy::{Ask, SearchPolicy};
 pub use pretrain::{
     pretrain, training_set, PretrainConfig, PretrainReport, SampleStats, TrainingSet,
 };
 pub use proposal::{Proposal, ProposalSource, SeenSet};
 pub use random::{RandomConfig, RandomSearch};
-pub use report::{Report, RunMeta, TimeSplit, REPORT_VERSION};
+pub use report::{Remeasurement, Report, RunMeta, TimeSplit, REPORT_VERSION};
 pub use report_builder::{ReportBuilder, RoundStats, TaskInfo, Trial, TrialResult};
 pub use scheduler::{SchedulerConfig, TaskScheduler};
 pub use tuner::{
-    ColdStart, ModelChoice, PolicyKind, ResolvedModel, ResumeStats, StopReason, TuneEvent,
-    TuneOutcome, TuneTask, Tuner, TunerConfig, TunerModel, CONFIRM_POLICY,
+    ColdStart, ModelChoice, PolicyKind, RecordSink, ResolvedModel, ResumeStats, StopReason,
+    TuneEvent, TuneOutcome, TuneTask, Tuner, TunerConfig, TunerModel, BEST_RULE, CONFIRM_POLICY,
 };
 pub use work::RoundWork;

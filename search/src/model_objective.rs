@@ -18,7 +18,7 @@ use std::sync::Arc;
 use ndarray::{Array2, Array3, ArrayView2};
 use tilegrad_cost_model::{CostModel, EnsembleModel, FeatureBatch, FeatureSpec, ProgramFeatures};
 use tilegrad_symbolic::features::{FEATURE_VERSION, N_FEATURES};
-use tilegrad_symbolic::{Assignment, FeatureSet, Mode, Space, Target};
+use tilegrad_symbolic::{Assignment, FeatureEval, FeatureSet, Mode, Space, Target};
 use tilegrad_templates::Sketch;
 
 use crate::{ExactScore, Objective, ObjectiveEval, Result, SearchError};
@@ -175,6 +175,19 @@ impl<'m> ModelObjective<'m> {
         values_of(&self.sketch.space, assignments)
     }
 
+    /// The exact evaluation of `assignments`, and its features as a batch in the cost
+    /// model's layout with whether each row is finite.
+    fn exact_batch(
+        &self,
+        assignments: &[Assignment],
+    ) -> Result<(FeatureEval, FeatureBatch, Vec<bool>)> {
+        let values = self.values_of(assignments)?;
+        let ev = self.features.eval(values.view(), Mode::Exact)?;
+        let finite: Vec<bool> = ev.status.iter().map(|s| s.is_ok()).collect();
+        let (batch, ok) = batch_of_features(&ev.features, &finite)?;
+        Ok((ev, batch, ok))
+    }
+
     /// The exact features of each assignment (`None` where some value is not finite), in
     /// the cost model's layout: what a measured candidate is trained on.
     pub fn exact_features(
@@ -184,10 +197,7 @@ impl<'m> ModelObjective<'m> {
         if assignments.is_empty() {
             return Ok(Vec::new());
         }
-        let values = self.values_of(assignments)?;
-        let ev = self.features.eval(values.view(), Mode::Exact)?;
-        let finite: Vec<bool> = ev.status.iter().map(|s| s.is_ok()).collect();
-        let (batch, ok) = batch_of_features(&ev.features, &finite)?;
+        let (_, batch, ok) = self.exact_batch(assignments)?;
         Ok((0..assignments.len())
             .map(|i| {
                 ok[i].then(|| {
@@ -279,10 +289,7 @@ impl Objective for ModelObjective<'_> {
         if assignments.is_empty() {
             return Ok(Vec::new());
         }
-        let values = self.values_of(assignments)?;
-        let ev = self.features.eval(values.view(), Mode::Exact)?;
-        let finite: Vec<bool> = ev.status.iter().map(|s| s.is_ok()).collect();
-        let (batch, ok) = batch_of_features(&ev.features, &finite)?;
+        let (ev, batch, ok) = self.exact_batch(assignments)?;
         let (score, spread) = self.model.predict(&batch)?;
         Ok((0..assignments.len())
             .map(|i| {

@@ -5,7 +5,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::pool::{select, Pool};
-use crate::{Objective, Proposal, ProposalSource, Result, SearchError, SearchPolicy, SeenSet};
+use crate::{Ask, Proposal, ProposalSource, Result, SearchError, SearchPolicy};
 
 /// Settings of [`RandomSearch`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,16 +59,8 @@ impl SearchPolicy for RandomSearch {
         }
     }
 
-    fn propose(
-        &mut self,
-        tasks: &[&dyn Objective],
-        seen: &SeenSet,
-        k: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Vec<Proposal>> {
-        if tasks.is_empty() || k == 0 {
-            return Ok(Vec::new());
-        }
+    fn propose_some(&mut self, ask: &Ask<'_>, rng: &mut ChaCha8Rng) -> Result<Vec<Proposal>> {
+        let Ask { tasks, seen, k } = *ask;
         let draws = k * self.config.oversample.max(1);
         let mut pool = Pool::new(tasks.len());
         let mut order = Vec::with_capacity(draws);

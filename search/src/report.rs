@@ -7,13 +7,23 @@
 //! (`*_gflops`, 1e9 floating-point operations per second), latencies are medians of a
 //! measurement's samples. Absent values are JSON `null`.
 //!
+//! **Curve and best.** A task's `best` is the best by the tuner's rule, named in
+//! `meta.best_rule` (the lowest median over each candidate's measurements, see
+//! `tuner/head_to_head.rs`). Its `curve` is best-so-far, so it never goes up in latency (down
+//! in GFLOP/s): each point is the lowest latency the best has had up to that trial. A
+//! re-measurement (`remeasurements`) that finds the best slower is shown beside the curve,
+//! not folded into it; then the curve's last point is below `best.median_s`. The `network`
+//! estimate sums the curves' points likewise.
+//!
 //! Layout (JSON):
 //! ```text
 //! { "report_version": 1,
 //!   "meta":    { tilegrad_version, target, policy, seed, max_trials, time_limit_s, per_round,
-//!                early_stop_rounds, labels{..}, stop_reason, wall_s },
+//!                early_stop_rounds, labels{..}, stop_reason, wall_s, best_rule },
 //!   "tasks":   [ { index, workload, key, weight, flops, trials, rounds,
 //!                  curve: [ { trial, global_trial, elapsed_s, best_latency_s, best_gflops } ],
+//!                  remeasurements: [ { trial, elapsed_s, sketch, assignment, median_s,
+//!                                      measurements, error } ],
 //!                  best: { sketch, assignment, median_s, gflops, trial, elapsed_s } | null,
 //!                  time: { search_s, build_s, measure_s, train_s },
 //!                  round_log: [ { round, task_round, trials, successes, elapsed_s,
@@ -84,6 +94,10 @@ pub struct RunMeta {
     /// Wall-clock seconds of the run (up to the snapshot).
     #[serde(default)]
     pub wall_s: f64,
+    /// How the tasks' `best` was chosen among their measured candidates (the tuner's
+    /// `BEST_RULE`); empty in reports written before it was recorded.
+    #[serde(default)]
+    pub best_rule: String,
 }
 
 /// Seconds spent per activity. `search_s` is the policy (proposing candidates, features and
@@ -140,9 +154,14 @@ pub struct TaskReport {
     pub trials: usize,
     /// Rounds run.
     pub rounds: usize,
-    /// Best-so-far after every trial: `curve[j].trial == j + 1`.
+    /// Best-so-far after every trial: `curve[j].trial == j + 1`; never rises (see the
+    /// [module docs](self)).
     pub curve: Vec<CurvePoint>,
-    /// The fastest measured schedule (`null` while nothing succeeded).
+    /// Re-measurements of candidates already measured (head to head with the best), in
+    /// order: beside the curve, not points of it.
+    #[serde(default)]
+    pub remeasurements: Vec<Remeasurement>,
+    /// The best schedule by [`RunMeta::best_rule`] (`null` while nothing succeeded).
     pub best: Option<BestSchedule>,
     /// Time split summed over the task's rounds.
     pub time: TimeSplit,
@@ -173,7 +192,28 @@ pub struct CurvePoint {
     pub best_gflops: Option<f64>,
 }
 
-/// The fastest schedule of a task.
+/// A re-measurement of a candidate measured before (not a trial).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Remeasurement {
+    /// Trials of the task measured when it was made.
+    pub trial: usize,
+    /// Seconds since the run started at the end of the round that made it (0 for resumed
+    /// ones).
+    pub elapsed_s: f64,
+    /// Sketch id.
+    pub sketch: String,
+    /// Assignment text.
+    pub assignment: String,
+    /// The candidate's time after it: the median of all its measurements (`null` if the
+    /// re-measurement failed).
+    pub median_s: Option<f64>,
+    /// How many measurements that median is over.
+    pub measurements: usize,
+    /// The error kind of a failed re-measurement.
+    pub error: Option<String>,
+}
+
+/// The best schedule of a task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BestSchedule {
     /// Sketch id.
@@ -241,7 +281,8 @@ pub struct NetworkPoint {
     pub global_trial: usize,
     /// Seconds since the run started.
     pub elapsed_s: f64,
-    /// `Σ weight · best latency` over tasks (`null` while a task has no success).
+    /// `Σ weight · best-so-far latency` over tasks, the last point of each task's curve
+    /// ([`Report::curve_latency_s`]; `null` while a task has no success).
     pub latency_s: Option<f64>,
 }
 
@@ -279,6 +320,18 @@ impl Report {
         self.tasks
             .iter()
             .map(|t| t.best.as_ref().map(|b| t.weight * b.median_s))
+            .sum()
+    }
+
+    /// `Σ weight · best-so-far latency` (each task's last curve point), when every task has
+    /// one: the [`NetworkPoint`] estimate, which never rises.
+    pub fn curve_latency_s(&self) -> Option<f64> {
+        self.tasks
+            .iter()
+            .map(|t| {
+                let last = t.curve.last().and_then(|p| p.best_latency_s);
+                last.map(|l| t.weight * l)
+            })
             .sum()
     }
 }

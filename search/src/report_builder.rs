@@ -8,16 +8,28 @@
 //! let report = b.finish("trial_budget", wall_s);      // at the end
 //! ```
 //! Rounds resumed from a tuning log can be fed like any other round (with zero times).
+//!
+//! The builder is also one of the tuner's [`RecordSink`]s: it is given every logged record
+//! once, before the round's statistics. It takes the re-measurements among them (records of
+//! the `confirm` policy) into the task's `remeasurements`, beside the curve; the trials come
+//! with the round's statistics, which carry what records do not (predicted scores, failures
+//! of the environment that are not logged).
+//!
+//! The curve is a running minimum: a point is the lowest best latency up to it, whatever
+//! a re-measurement later found (see [`crate::report`]).
 
 use std::collections::BTreeMap;
 
 use tilegrad_cost_model::metrics::spearman;
+use tilegrad_datasets::{Outcome, Record};
 use tilegrad_measure::DISTURBED;
 
+use crate::pretrain::is_confirmation;
 use crate::report::{
-    BestSchedule, CurvePoint, NetworkPoint, Report, RoundCalibration, RoundSummary, RunMeta,
-    TaskReport, TimeSplit, REPORT_VERSION,
+    BestSchedule, CurvePoint, NetworkPoint, Remeasurement, Report, RoundCalibration, RoundSummary,
+    RunMeta, TaskReport, TimeSplit, REPORT_VERSION,
 };
+use crate::tuner::RecordSink;
 use crate::{Result, SearchError};
 
 /// What the builder needs to know about a task up front.
@@ -85,6 +97,8 @@ pub struct RoundStats {
 pub struct ReportBuilder {
     report: Report,
     calibration_k: Option<usize>,
+    /// Re-measurement records given as a sink, by task, until the task's next round.
+    pending: Vec<Vec<Record>>,
 }
 
 impl ReportBuilder {
@@ -111,6 +125,7 @@ impl ReportBuilder {
                 trials: 0,
                 rounds: 0,
                 curve: Vec::new(),
+                remeasurements: Vec::new(),
                 best: None,
                 time: TimeSplit::default(),
                 round_log: Vec::new(),
@@ -129,6 +144,7 @@ impl ReportBuilder {
             failures: BTreeMap::new(),
         };
         Ok(Self {
+            pending: vec![Vec::new(); report.tasks.len()],
             report,
             calibration_k: None,
         })
@@ -198,6 +214,22 @@ impl ReportBuilder {
             }
             t.best = Some(b.clone());
         }
+        // Best so far: a point never above the one before it.
+        let from = t.curve.len() - stats.trials.len();
+        let mut low = from.checked_sub(1).and_then(|i| t.curve[i].best_latency_s);
+        for p in &mut t.curve[from..] {
+            if let (Some(l), Some(prev)) = (p.best_latency_s, low) {
+                if prev < l {
+                    p.best_latency_s = Some(prev);
+                    p.best_gflops = Some(gflops(t.flops, prev));
+                }
+            }
+            low = p.best_latency_s.or(low);
+        }
+        for r in std::mem::take(&mut self.pending[task]) {
+            t.remeasurements
+                .push(remeasurement(&r, t.trials, stats.elapsed_s));
+        }
         t.time.add(&stats.time);
         r.time.add(&stats.time);
         t.round_log.push(RoundSummary {
@@ -218,7 +250,7 @@ impl ReportBuilder {
             task,
             global_trial: r.total_trials,
             elapsed_s: stats.elapsed_s,
-            latency_s: r.network_latency_s(),
+            latency_s: r.curve_latency_s(),
         });
         r.meta.wall_s = r.meta.wall_s.max(stats.elapsed_s);
         Ok(())
@@ -237,6 +269,42 @@ impl ReportBuilder {
         r.meta.stop_reason = Some(stop_reason.to_string());
         r.meta.wall_s = r.meta.wall_s.max(wall_s);
         r
+    }
+}
+
+impl RecordSink for ReportBuilder {
+    /// Keeps the re-measurements (see the [module docs](self)) for their task's next round;
+    /// a record of no task of the report is an error.
+    fn record(&mut self, records: &[Record]) -> Result<()> {
+        for r in records.iter().filter(|r| is_confirmation(r)) {
+            let task = self
+                .report
+                .tasks
+                .iter()
+                .position(|t| t.key == r.workload_key)
+                .ok_or_else(|| {
+                    SearchError::Report(format!("a record of workload {}", r.workload_key))
+                })?;
+            self.pending[task].push(r.clone());
+        }
+        Ok(())
+    }
+}
+
+/// The report entry of re-measurement record `r`, made after `trial` trials at `elapsed_s`.
+fn remeasurement(r: &Record, trial: usize, elapsed_s: f64) -> Remeasurement {
+    let (median_s, measurements, error) = match &r.outcome {
+        Outcome::Ok(t) => (r.median_s(), t.samples_s.len(), None),
+        Outcome::Error { kind, .. } => (None, 0, Some(kind.clone())),
+    };
+    Remeasurement {
+        trial,
+        elapsed_s,
+        sketch: r.sketch.clone(),
+        assignment: r.assignment.clone(),
+        median_s,
+        measurements,
+        error,
     }
 }
 

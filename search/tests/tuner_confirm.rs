@@ -120,6 +120,29 @@ fn is_confirm(r: &Record) -> bool {
     r.provenance.policy == "confirm"
 }
 
+/// The report's best-so-far curve never rises in latency (nor falls in GFLOP/s), in trial
+/// order and in time, and neither does its network estimate.
+fn assert_curve_non_increasing(report: &tilegrad_search::Report) {
+    for t in &report.tasks {
+        for w in t.curve.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            assert!(a.elapsed_s <= b.elapsed_s, "{a:?} then {b:?}");
+            if let Some(la) = a.best_latency_s {
+                assert!(
+                    b.best_latency_s.is_some_and(|lb| lb <= la),
+                    "{a:?} then {b:?}"
+                );
+                assert!(b.best_gflops >= a.best_gflops, "{a:?} then {b:?}");
+            }
+        }
+    }
+    for w in report.network.windows(2) {
+        if let Some(la) = w[0].latency_s {
+            assert!(w[1].latency_s.is_some_and(|lb| lb <= la), "{w:?}");
+        }
+    }
+}
+
 #[test]
 fn a_lucky_timing_never_becomes_the_best() {
     let dir = tempfile::tempdir().unwrap();
@@ -149,6 +172,10 @@ fn a_lucky_timing_never_becomes_the_best() {
     assert_eq!(reported, best);
     let curve_end = out.report.tasks[0].curve.last().unwrap().best_latency_s;
     assert_eq!(curve_end, Some(fastest));
+    assert_curve_non_increasing(&out.report);
+    assert_eq!(out.report.meta.best_rule, tilegrad_search::BEST_RULE);
+    // The re-measurements are beside the curve, one per confirmation record.
+    assert_eq!(out.report.tasks[0].remeasurements.len(), confirms.len());
 
     // The database serves the confirmed candidate at its confirmed time.
     let mut db = ScheduleDb::open(dir.path().join("db.sqlite")).unwrap();
@@ -168,9 +195,11 @@ fn a_lucky_timing_never_becomes_the_best() {
         "{served_s} vs {fastest}"
     );
 
-    // A resumed run takes the confirmed times over and counts only the 40 trials.
+    // A resumed run takes the confirmed times over and counts only the 40 trials (toward
+    // its budget of 48).
     let resumed_log = dir.path().join("resumed.jsonl");
-    let (again, _) = tune(2, 8, &resumed_log, &records);
+    let (again, _) = tune(2, 48, &resumed_log, &records);
+    assert_eq!(again.trials, 8);
     let resumed_best = again.best[0].clone().unwrap();
     assert!(resumed_best.median_s <= fastest);
     assert_eq!(
@@ -276,6 +305,18 @@ fn a_best_that_re_measures_slower_brings_earlier_timings_back_into_play() {
     assert_eq!(format!("{}|{}", best.sketch, best.assignment), b);
     assert!((best.median_s / 3e-4 - 1.0).abs() < 1e-12, "{best:?}");
     assert_eq!(out.report.tasks[0].best.as_ref(), Some(&best));
+    // The curve did not follow A's slower re-measurements up: it stays at A's 0.2 ms, and
+    // the re-measurements that demoted A are listed beside it.
+    assert_curve_non_increasing(&out.report);
+    let reported = &out.report.tasks[0];
+    assert_eq!(reported.curve.last().unwrap().best_latency_s, Some(2e-4));
+    let a_again: Vec<_> = reported
+        .remeasurements
+        .iter()
+        .filter(|r| format!("{}|{}", r.sketch, r.assignment) == a)
+        .collect();
+    assert!(!a_again.is_empty(), "{:?}", reported.remeasurements);
+    assert!(a_again.iter().all(|r| r.median_s > Some(2e-4)));
     let mut records = resume.clone();
     records.extend(TuningLog::read(&path).unwrap().records);
     let mut db = ScheduleDb::open(dir.path().join("db.sqlite")).unwrap();

@@ -249,11 +249,12 @@ fn resuming_from_a_log_measures_nothing_twice() {
     );
     let old = TuningLog::read(&path).unwrap().records;
     assert_eq!(old.len(), 24);
-    // Resume into the same log: the model warm-starts, the seen set is pre-filled.
+    // Resume into the same log: the model warm-starts, the seen set is pre-filled, and the 24
+    // resumed trials count toward the budget of 48.
     let (second, replay, events) = run(
         vec![task.clone()],
         &records,
-        config(PolicyKind::Gradient, 24, 3),
+        config(PolicyKind::Gradient, 48, 3),
         &path,
         &old,
     );

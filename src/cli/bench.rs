@@ -54,30 +54,18 @@ pub struct SearchArgs {
     /// The tasks compared on.
     #[command(flatten)]
     pub what: tasks::TaskArgs,
-    /// Where to measure: `auto`, `cpu`, `cuda[:N]` or a GPU preset (must match the GPU).
-    #[arg(long, default_value = "auto")]
-    pub target: String,
-    /// CPU threads for the kernels (default: all cores).
-    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
-    pub threads: Option<u32>,
+    /// Where to measure.
+    #[command(flatten)]
+    pub on: super::target::MeasureArgs,
     /// Trial budget of every (policy, task, seed) run.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub trials: usize,
     /// Wall-time budget of every run (`90`, `5m`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_limit: Option<f64>,
-    /// Candidates measured per round.
-    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
-    pub per_round: u64,
-    /// Before a candidate measured faster than the best replaces it, measure both N more
-    /// times, alternating, and keep the faster by the median (0: one timing decides). The
-    /// re-measurements are logged (`provenance.policy = "confirm"`) but are not trials.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub confirm_best: usize,
-    /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
-    /// `tilegrad sketches`): the policy alone proposes.
-    #[arg(long)]
-    pub no_seed_schedules: bool,
+    /// Round settings.
+    #[command(flatten)]
+    pub round: super::rounds::RoundArgs,
     /// Policies to compare (comma-separated).
     #[arg(
         long,
@@ -181,7 +169,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
             "bench search needs at least one policy and one seed",
         ));
     }
-    let resolved = super::target::measurable(&a.target, a.threads)?;
+    let resolved = super::target::measurable(&a.on.target, a.on.threads)?;
     let target = resolved.target.clone();
     let tune = tune_tasks(&list, &target)?;
     let mut policies: Vec<_> = a.policies.iter().map(|p| p.kind()).collect();
@@ -192,11 +180,8 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
         tuner: TunerConfig {
             max_trials: a.trials,
             time_limit_s: a.time_limit,
-            per_round: a.per_round as usize,
             gradient: a.gradient.unwrap_or_default(),
-            confirm_best: a.confirm_best,
-            seed_schedules: !a.no_seed_schedules,
-            ..TunerConfig::default()
+            ..a.round.config()
         },
         confirm: a.confirm,
         ..BenchConfig::default()
@@ -226,7 +211,7 @@ fn search(a: &SearchArgs) -> anyhow::Result<()> {
             list.len()
         );
     }
-    let mut measurer = super::hardware::measurer(&resolved, a.threads)?;
+    let mut measurer = super::hardware::measurer(&resolved, a.on.threads)?;
     let bar = if a.quiet {
         ProgressBar::hidden()
     } else {

@@ -45,16 +45,9 @@ pub struct KernelsArgs {
     /// Seed of the search.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Candidates measured per round.
-    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
-    pub per_round: u64,
-    /// As `tune --confirm-best`.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub confirm_best: usize,
-    /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
-    /// `tilegrad sketches`): the policy alone proposes.
-    #[arg(long)]
-    pub no_seed_schedules: bool,
+    /// Round settings.
+    #[command(flatten)]
+    pub round: super::rounds::RoundArgs,
     /// The cost model the search starts from (as `tune --model`).
     #[arg(long, value_name = "MODEL", default_value = "auto", value_parser = super::model::parse_choice)]
     pub model: tilegrad_search::ModelChoice,
@@ -214,8 +207,8 @@ pub fn run(a: &KernelsArgs) -> anyhow::Result<()> {
         "date": table::today(), "cpu": cpu, "threads": threads,
         "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
         "command": command, "onnxruntime": versions, "ort_unavailable": ort_missing,
-        "settings": {"trials": a.trials, "seed": a.seed, "per_round": a.per_round,
-                     "confirm_best": a.confirm_best, "seed_schedules": !a.no_seed_schedules, "rounds": a.rounds,
+        "settings": {"trials": a.trials, "seed": a.seed, "per_round": a.round.per_round,
+                     "confirm_best": a.round.confirm_best, "seed_schedules": !a.round.no_seed_schedules, "rounds": a.rounds,
                      "min_time_s": a.min_time, "pause_s": a.pause,
                      "suite": a.suite.as_ref().map(|p| p.display().to_string())},
         "rows": rows, "summary": summary,
@@ -284,11 +277,8 @@ fn tune_one(
     let sketches = tasks[0].sketches.clone();
     let config = TunerConfig {
         max_trials: a.trials,
-        per_round: a.per_round as usize,
         seed: a.seed,
-        confirm_best: a.confirm_best,
-        seed_schedules: !a.no_seed_schedules,
-        ..TunerConfig::default()
+        ..a.round.config()
     };
     let model = super::model::resolve(&a.model, target, a.seed)?.model;
     // A fresh log: a rerun into the same folder replaces the workload's earlier log.

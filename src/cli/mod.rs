@@ -20,6 +20,7 @@ mod ort;
 mod plot;
 mod replay;
 mod report;
+mod rounds;
 mod sketches;
 mod target;
 mod tune;

@@ -5,13 +5,15 @@ use std::path::Path;
 use anyhow::Context;
 use plotters::prelude::*;
 
-/// One named line: `(x, y)` points in drawing order.
+/// One named line (or set of marks): `(x, y)` points in drawing order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Legend text.
     pub name: String,
     /// The points.
     pub points: Vec<(f64, f64)>,
+    /// Drawn as separate marks, not joined (e.g. re-measurements beside a curve).
+    pub marks: bool,
 }
 
 /// One chart: a title, axis labels and its lines.
@@ -97,8 +99,15 @@ fn draw_chart(
             .copied()
             .filter(|(x, y)| x.is_finite() && y.is_finite())
             .collect();
-        chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+        let drawn = if s.marks {
+            chart.draw_series(
+                pts.into_iter()
+                    .map(|p| Cross::new(p, 4, color.stroke_width(2))),
+            )
+        } else {
+            chart.draw_series(LineSeries::new(pts, color.stroke_width(2)))
+        };
+        drawn
             .map_err(|e| e.to_string())?
             .label(s.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
@@ -131,10 +140,12 @@ mod tests {
                 Series {
                     name: "matmul-a".into(),
                     points: vec![(1.0, 1.0), (2.0, 3.0)],
+                    marks: false,
                 },
                 Series {
                     name: "one-point".into(),
                     points: vec![(1.0, 5.0)],
+                    marks: true,
                 },
             ],
         };

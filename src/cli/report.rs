@@ -56,6 +56,9 @@ pub fn print_summary(r: &Report) {
         "time split:  search {:.1} s, build {:.1} s, measure {:.1} s, train {:.1} s",
         t.search_s, t.build_s, t.measure_s, t.train_s
     );
+    if !m.best_rule.is_empty() {
+        println!("best rule:   {}", m.best_rule);
+    }
     if let Some(share) = r.search_overhead_share() {
         println!(
             "overhead:    {:.1} % of the wall time outside build and measure",
@@ -79,29 +82,43 @@ pub fn print_summary(r: &Report) {
     super::tune::summary::print_table(r);
 }
 
-/// The charts of a report: GFLOP/s against trials per task; the network latency over time.
+/// The charts of a report: GFLOP/s against trials per task (the best-so-far curve, and
+/// the re-measurements as marks beside it); the network latency over time.
 pub fn charts(r: &Report) -> Vec<Chart> {
+    let mut series = Vec::new();
+    for t in &r.tasks {
+        let name = format!("#{} {}", t.index + 1, short(&t.workload));
+        series.push(Series {
+            points: t
+                .curve
+                .iter()
+                .filter_map(|p| p.best_gflops.map(|g| (p.trial as f64, g)))
+                .collect(),
+            name: name.clone(),
+            marks: false,
+        });
+        if !t.remeasurements.is_empty() {
+            series.push(Series {
+                name: format!("{name}, re-measured"),
+                points: t
+                    .remeasurements
+                    .iter()
+                    .filter_map(|m| m.median_s.map(|s| (m.trial as f64, t.flops / s / 1e9)))
+                    .collect(),
+                marks: true,
+            });
+        }
+    }
     let per_task = Chart {
         title: "best so far, per task".into(),
         x_label: "trials of the task".into(),
         y_label: "GFLOP/s".into(),
-        series: r
-            .tasks
-            .iter()
-            .map(|t| Series {
-                name: format!("#{} {}", t.index + 1, short(&t.workload)),
-                points: t
-                    .curve
-                    .iter()
-                    .filter_map(|p| p.best_gflops.map(|g| (p.trial as f64, g)))
-                    .collect(),
-            })
-            .collect(),
+        series,
     };
     let mut out = vec![per_task];
     if r.tasks.len() > 1 && r.network.iter().any(|p| p.latency_s.is_some()) {
         out.push(Chart {
-            title: "estimated network latency (sum of weight x best)".into(),
+            title: "estimated network latency (sum of weight x best so far)".into(),
             x_label: "seconds".into(),
             y_label: "ms".into(),
             series: vec![Series {
@@ -111,6 +128,7 @@ pub fn charts(r: &Report) -> Vec<Chart> {
                     .iter()
                     .filter_map(|p| p.latency_s.map(|l| (p.elapsed_s, l * 1e3)))
                     .collect(),
+                marks: false,
             }],
         });
     }

@@ -126,3 +126,16 @@ mod tests {
         assert_eq!(measurable("auto", Some(1)).unwrap().target.kind(), "cpu");
     }
 }
+
+/// Where a tuning command measures: `--target` and `--threads` (of `tune` and `bench
+/// search`).
+#[derive(Debug, clap::Args)]
+pub struct MeasureArgs {
+    /// Where to measure: `auto` (the first GPU, else the CPU), `cpu[:N]`, `cuda`, `cuda:N`, or a
+    /// GPU preset name (the attached GPU must then match it).
+    #[arg(long, default_value = "auto")]
+    pub target: String,
+    /// CPU threads for the kernels (default: all cores); part of the CPU target's identity.
+    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
+}

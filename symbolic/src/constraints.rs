@@ -71,12 +71,7 @@ pub fn constraints(
 /// The constraint values of a concrete tree, computed directly (the test oracle of
 /// [`constraints`]). Errors unless the tree is concrete.
 pub fn direct_violations(tree: &LoopTree, target: &Target) -> Result<Vec<(String, f64)>> {
-    if !tree.is_concrete() {
-        return Err(SymbolicError::NotConcrete(format!(
-            "tree `{}` has schedule variables",
-            tree.name
-        )));
-    }
+    tree.require_concrete()?;
     let mut alg = Direct;
     let mut cx = Ctx::new(&mut alg, tree);
     Ok(constraint_list(&mut alg, &mut cx, target))

@@ -50,5 +50,5 @@ pub use op::{
     Pool2d, PoolKind, Rope, Rows, OP_NAMES,
 };
 pub use seeds::seeds;
-pub use sketch::{sketches, Sketch, SketchRule};
+pub use sketch::{sketches, GpuRule, Sketch, SketchRule};
 pub use workload::{DType, Workload};

@@ -117,6 +117,13 @@ impl Builder {
         )
     }
 
+    /// The output stage `name` over `[m, n]` (axes `i`, `j`), elementwise: `body` at each
+    /// point.
+    pub fn rows_output(&mut self, name: &str, m: usize, n: usize, body: ValueExpr) -> TensorId {
+        let spatial = axes(&[("i", m), ("j", n)]);
+        self.simple(name, true, spatial, vec![], Combiner::None, body)
+    }
+
     fn finish(mut self) -> ComputeDef {
         let rank = |r: TensorRole| match r {
             TensorRole::Input => 0,
@@ -324,14 +331,7 @@ fn lower_op(op: &Op, b: &mut Builder) {
                 .binary(BinaryFn::Mul, inv_std)
                 .binary(BinaryFn::Mul, load(gamma, &[1]))
                 .binary(BinaryFn::Add, load(beta, &[1]));
-            b.simple(
-                "ln_norm",
-                true,
-                axes(&[("i", r.m), ("j", r.n)]),
-                vec![],
-                Combiner::None,
-                body,
-            );
+            b.rows_output("ln_norm", r.m, r.n, body);
         }
         Op::RmsNorm(r) => {
             let x = b.input("data", vec![r.m, r.n]);
@@ -355,25 +355,11 @@ fn lower_op(op: &Op, b: &mut Builder) {
             let body = load(x, &[0, 1])
                 .binary(BinaryFn::Mul, inv)
                 .binary(BinaryFn::Mul, load(gamma, &[1]));
-            b.simple(
-                "rms_norm",
-                true,
-                axes(&[("i", r.m), ("j", r.n)]),
-                vec![],
-                Combiner::None,
-                body,
-            );
+            b.rows_output("rms_norm", r.m, r.n, body);
         }
         Op::Elemwise(r) => {
             let x = b.input("data", vec![r.m, r.n]);
-            b.simple(
-                "elemwise",
-                true,
-                axes(&[("i", r.m), ("j", r.n)]),
-                vec![],
-                Combiner::None,
-                load(x, &[0, 1]),
-            );
+            b.rows_output("elemwise", r.m, r.n, load(x, &[0, 1]));
         }
         Op::Binary(bin) => {
             let shapes = op.input_shapes();

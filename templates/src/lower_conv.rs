@@ -25,60 +25,43 @@ struct Win {
     dil: usize,
 }
 
+/// The window dimension whose output and reduction axes are named `names`.
+fn win(
+    names: [&'static str; 2],
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    dil: usize,
+) -> Win {
+    let [out_name, red_name] = names;
+    Win {
+        out_name,
+        red_name,
+        input,
+        kernel,
+        stride,
+        pad,
+        dil,
+    }
+}
+
 pub(crate) fn lower_conv(op: &Op, b: &mut Builder) {
     match *op {
         Op::Conv2d(c) => {
+            let (st, pad, dil) = (c.stride, c.pad, c.dilation);
             let dims = [
-                Win {
-                    out_name: "p",
-                    red_name: "r",
-                    input: c.h,
-                    kernel: c.r,
-                    stride: c.stride,
-                    pad: c.pad,
-                    dil: c.dilation,
-                },
-                Win {
-                    out_name: "q",
-                    red_name: "s",
-                    input: c.w,
-                    kernel: c.s,
-                    stride: c.stride,
-                    pad: c.pad,
-                    dil: c.dilation,
-                },
+                win(["p", "r"], c.h, c.r, st, pad, dil),
+                win(["q", "s"], c.w, c.s, st, pad, dil),
             ];
             conv_nd(b, c.n, c.c, c.k, c.groups, &dims);
         }
         Op::Conv3d(c) => {
+            let (st, pad, dil) = (c.stride, c.pad, c.dilation);
             let dims = [
-                Win {
-                    out_name: "z",
-                    red_name: "t",
-                    input: c.d,
-                    kernel: c.t,
-                    stride: c.stride_d,
-                    pad: c.pad_d,
-                    dil: c.dilation_d,
-                },
-                Win {
-                    out_name: "p",
-                    red_name: "r",
-                    input: c.h,
-                    kernel: c.r,
-                    stride: c.stride,
-                    pad: c.pad,
-                    dil: c.dilation,
-                },
-                Win {
-                    out_name: "q",
-                    red_name: "s",
-                    input: c.w,
-                    kernel: c.s,
-                    stride: c.stride,
-                    pad: c.pad,
-                    dil: c.dilation,
-                },
+                win(["z", "t"], c.d, c.t, c.stride_d, c.pad_d, c.dilation_d),
+                win(["p", "r"], c.h, c.r, st, pad, dil),
+                win(["q", "s"], c.w, c.s, st, pad, dil),
             ];
             conv_nd(b, c.n, c.c, c.k, c.groups, &dims);
         }

@@ -7,7 +7,7 @@
 //! `schedule_vars`. [`sketches`] runs every [`SketchRule`] of [`crate::rules::RULES`].
 
 use rand::Rng;
-use tilegrad_symbolic::{Assignment, LoopTree, Space, Target};
+use tilegrad_symbolic::{Assignment, GpuSpec, LoopTree, Space, Target};
 
 use crate::{ComputeDef, Result, TemplateError, Workload};
 
@@ -65,6 +65,30 @@ pub trait SketchRule: Sync {
         compute: &ComputeDef,
         target: &Target,
     ) -> Result<Vec<Sketch>>;
+}
+
+/// A sketch rule for GPU targets only: a [`SketchRule`] that makes no sketch on any other
+/// target and hands its GPU's description to [`GpuRule::gpu_sketches`].
+pub trait GpuRule: Sync {
+    /// The rule's name (the first part of the sketch ids it makes).
+    const NAME: &'static str;
+
+    /// The sketches this rule makes for `w` (computing `c`) on `gpu`; empty when it does
+    /// not apply.
+    fn gpu_sketches(&self, w: &Workload, c: &ComputeDef, gpu: &GpuSpec) -> Result<Vec<Sketch>>;
+}
+
+impl<R: GpuRule> SketchRule for R {
+    fn name(&self) -> &'static str {
+        R::NAME
+    }
+
+    fn generate(&self, w: &Workload, c: &ComputeDef, target: &Target) -> Result<Vec<Sketch>> {
+        match target.gpu() {
+            Some(gpu) => self.gpu_sketches(w, c, gpu),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// Every sketch of `workload` for `target`, in rule order. An error if no rule applies.

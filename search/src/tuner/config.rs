@@ -77,7 +77,11 @@ pub enum ColdStart {
 /// Settings of a [`Tuner`](super::Tuner) run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TunerConfig {
-    /// Budget of measurements made by this run (resumed records do not count).
+    /// Budget of trials, resumed ones included: the trials [`Tuner::resume`] took over
+    /// count toward it ([`Tuner::remaining_trials`], the one place they are counted).
+    ///
+    /// [`Tuner::resume`]: super::Tuner::resume
+    /// [`Tuner::remaining_trials`]: super::Tuner::remaining_trials
     pub max_trials: usize,
     /// Wall-time budget in seconds (checked between rounds); `None`: unlimited.
     pub time_limit_s: Option<f64>,
@@ -170,7 +174,7 @@ impl TunerConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
-    /// [`TunerConfig::max_trials`] measurements were made.
+    /// [`TunerConfig::max_trials`] trials were made (resumed ones included).
     TrialBudget,
     /// [`TunerConfig::time_limit_s`] passed.
     TimeLimit,

@@ -75,6 +75,8 @@ pub struct TuneOutcome {
     pub trials: usize,
     /// Rounds run.
     pub rounds: usize,
+    /// Log records this run handed to its sinks (trials and re-measurements).
+    pub records: usize,
     /// Per task: the best schedule (resumed records included).
     pub best: Vec<Option<BestSchedule>>,
     /// The run's time split (also in the report).

@@ -33,6 +33,11 @@ use crate::{Result, SearchError};
 /// The `provenance.policy` of a confirmation record.
 pub const CONFIRM_POLICY: &str = "confirm";
 
+/// The rule that chooses a task's best (see the [module docs](self)), as the report records
+/// it (`meta.best_rule`).
+pub const BEST_RULE: &str = "lowest median of each candidate's measurements \
+     (one timing, or all of its head-to-head re-measurements)";
+
 /// What a head-to-head did.
 struct HeadToHead {
     /// Log records of the re-measurements (one per candidate).

@@ -6,10 +6,11 @@
 //! 2. the policy ([`TunerConfig::policy`]) proposes up to `k` unseen legal candidates over
 //!    all of the task's sketches, each sketch seen through a [`ModelObjective`];
 //! 3. the [`Measurer`] measures them; every candidate counts as a trial;
-//! 4. the results go to the [`TuningLog`] (appended and flushed once per round; failures of
-//!    the candidate are logged with their kind, environment failures such as
-//!    [`MeasureError::NotInLog`](tilegrad_measure::MeasureError) are not) with provenance
-//!    (tilegrad version, cost-model hash, policy, seed, round, timestamp);
+//! 4. the results become log records with provenance (tilegrad version, cost-model hash,
+//!    policy, seed, round, timestamp; failures of the candidate are recorded with their kind,
+//!    environment failures such as [`MeasureError::NotInLog`](tilegrad_measure::MeasureError)
+//!    are not), handed once per round to every [`RecordSink`]: the [`TuningLog`], the
+//!    schedule database, the report builder (records flow one way: tuner, then sinks);
 //! 5. the cost model is fine-tuned on everything measured on this target (failures as
 //!    unlabelled worst samples), once at least [`TunerConfig::min_train_successes`]
 //!    successes exist.
@@ -27,6 +28,8 @@
 //!
 //! **Resume** ([`Tuner::resume`]): records of an earlier run fill the seen sets (nothing is
 //! measured twice), restore the best schedules and warm-start the model (fitted on them).
+//! The trials taken over count toward [`TunerConfig::max_trials`]
+//! ([`Tuner::remaining_trials`]).
 //!
 //! **Determinism**: the policies, scheduler and fits are seeded from [`TunerConfig::seed`];
 //! apart from the measured times (and a time limit) a run is deterministic, and on a
@@ -40,6 +43,7 @@ mod head_to_head;
 mod model;
 mod resume;
 mod round;
+mod sink;
 mod task;
 
 use std::time::Instant;
@@ -47,16 +51,17 @@ use std::time::Instant;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tilegrad_cost_model::Sample;
-use tilegrad_datasets::{TargetInfo, TuningLog};
+use tilegrad_datasets::{Record, TargetInfo, TuningLog};
 use tilegrad_measure::record::target_info;
 use tilegrad_measure::Measurer;
 use tilegrad_symbolic::Target;
 
 pub use config::{ColdStart, PolicyKind, StopReason, TunerConfig};
 pub use event::{TuneEvent, TuneOutcome};
-pub use head_to_head::CONFIRM_POLICY;
+pub use head_to_head::{BEST_RULE, CONFIRM_POLICY};
 pub use model::{ModelChoice, ResolvedModel, TunerModel, DEFAULT_MEMBERS};
 pub use resume::ResumeStats;
+pub use sink::RecordSink;
 pub use task::TuneTask;
 
 use crate::report::{RunMeta, TimeSplit};
@@ -89,13 +94,18 @@ pub struct Tuner {
     fitted: bool,
     /// The model was given already fitted: it is fine-tuned gently.
     pretrained: bool,
-    log: Option<TuningLog>,
+    /// Where every round's records go, in this order, before the report builder.
+    sinks: Vec<Box<dyn RecordSink>>,
+    /// Records handed to the sinks so far.
+    records: usize,
     builder: ReportBuilder,
     rng: ChaCha8Rng,
     /// Round number written to provenance (continues after resumed rounds).
     next_round: u32,
     time: TimeSplit,
     resumed: Option<ResumeStats>,
+    /// Trials taken over by [`Tuner::resume`] (they count toward the budget).
+    resumed_trials: usize,
 }
 
 impl Tuner {
@@ -130,6 +140,7 @@ impl Tuner {
             time_limit_s: config.time_limit_s,
             per_round: config.per_round,
             early_stop_rounds: config.early_stop_rounds,
+            best_rule: BEST_RULE.to_string(),
             ..RunMeta::default()
         };
         let origin = if model.is_fitted() {
@@ -157,18 +168,44 @@ impl Tuner {
             successes: 0,
             fitted,
             pretrained: fitted,
-            log: None,
+            sinks: Vec::new(),
+            records: 0,
             builder,
             next_round: 0,
             time: TimeSplit::default(),
             resumed: None,
+            resumed_trials: 0,
         })
     }
 
-    /// Writes every round's records to `log` (appended and flushed per round).
-    pub fn with_log(mut self, log: TuningLog) -> Self {
-        self.log = Some(log);
+    /// Writes every round's records to `log` (appended and flushed per round): the
+    /// [`RecordSink`] of the log.
+    pub fn with_log(self, log: TuningLog) -> Self {
+        self.with_sink(log)
+    }
+
+    /// Hands every round's records to `sink`, after the sinks attached before it (see
+    /// [`RecordSink`]).
+    pub fn with_sink(mut self, sink: impl RecordSink + 'static) -> Self {
+        self.sinks.push(Box::new(sink));
         self
+    }
+
+    /// Hands `records` to every sink, then to the report builder, once.
+    fn hand_to_sinks(&mut self, records: &[Record]) -> Result<()> {
+        for sink in &mut self.sinks {
+            sink.record(records)?;
+        }
+        self.builder.record(records)?;
+        self.records += records.len();
+        Ok(())
+    }
+
+    /// The trial budget left: [`TunerConfig::max_trials`] less the trials taken over by
+    /// [`Tuner::resume`]. The one place resumed records count toward the budget: [`Tuner::run`]
+    /// stops on it, and the CLI and `tilegrad::tune` show it.
+    pub fn remaining_trials(&self) -> usize {
+        self.config.max_trials.saturating_sub(self.resumed_trials)
     }
 
     /// The target.
@@ -238,12 +275,13 @@ impl Tuner {
             });
         }
         let cfg = self.config.clone();
+        let budget = self.remaining_trials();
         let mut trials = 0usize;
         let mut rounds = 0usize;
         let mut stale = 0usize;
         let stop = loop {
             let elapsed = start.elapsed().as_secs_f64();
-            if trials >= cfg.max_trials {
+            if trials >= budget {
                 break StopReason::TrialBudget;
             }
             if cfg.time_limit_s.is_some_and(|l| elapsed >= l) {
@@ -262,7 +300,7 @@ impl Tuner {
                     StopReason::NoLiveTask
                 };
             };
-            let k = cfg.per_round.min(cfg.max_trials - trials);
+            let k = cfg.per_round.min(budget - trials);
             let out = self.round(measurer, t, trials, k, rounds, start, on_event)?;
             if out.measured == 0 {
                 self.tasks[t].exhausted = true;
@@ -283,6 +321,7 @@ impl Tuner {
             stop,
             trials,
             rounds,
+            records: self.records,
             best: self.tasks.iter().map(|t| t.best.clone()).collect(),
             time: self.time,
             report: self.builder.clone().finish(stop.name(), elapsed_s),

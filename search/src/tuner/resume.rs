@@ -2,7 +2,7 @@
 
 use tilegrad_datasets::{Outcome, Record};
 
-use super::Tuner;
+use super::{RecordSink, Tuner};
 use crate::pretrain::{is_confirmation, Logged, StandIns};
 use crate::report::TimeSplit;
 use crate::report_builder::{RoundStats, Trial, TrialResult};
@@ -34,11 +34,13 @@ impl Tuner {
     /// schedules, and the model is fitted on them (failures as unlabelled worst samples). A
     /// candidate with head-to-head records (`provenance.policy = "confirm"`) counts with its
     /// latest one instead of its own measurement; those records are not trials.
-    /// Each task with records gets one report round with zero times. Call before
-    /// [`Tuner::run`].
+    /// Each task with records gets one report round with zero times. The trials taken over
+    /// ([`ResumeStats::used`]) count toward the budget ([`Tuner::remaining_trials`]). Call
+    /// before [`Tuner::run`].
     pub fn resume(&mut self, records: &[Record]) -> Result<ResumeStats> {
         let mut stats = ResumeStats::default();
         let mut per_task: Vec<Vec<(usize, &Record)>> = vec![Vec::new(); self.tasks.len()];
+        let mut remeasured: Vec<Vec<Record>> = vec![Vec::new(); self.tasks.len()];
         let stand_ins = StandIns::of(records);
         let mut max_round = None;
         for r in records {
@@ -56,6 +58,7 @@ impl Tuner {
                 continue;
             };
             if is_confirmation(r) {
+                remeasured[t].push(r.clone());
                 continue;
             }
             per_task[t].push((s, r));
@@ -137,6 +140,8 @@ impl Tuner {
             self.successes += samples.iter().filter(|s| s.label.is_some()).count();
             self.samples.extend(samples);
             let n = trials.len();
+            // The report lists the logged re-measurements (its builder takes them as a sink).
+            self.builder.record(&remeasured[t])?;
             if n > 0 {
                 self.builder.round(
                     t,
@@ -155,6 +160,7 @@ impl Tuner {
             self.next_round = self.next_round.max(r + 1);
         }
         stats.fitted = self.fit(0)?.is_some();
+        self.resumed_trials += stats.used;
         self.resumed = Some(stats);
         Ok(stats)
     }

@@ -233,10 +233,7 @@ impl Tuner {
             best_override = best;
         }
         let new_samples = self.samples_of(t, &pending)?;
-        if let Some(log) = self.log.as_mut() {
-            log.append(&records)
-                .map_err(|e| SearchError::Log(e.to_string()))?;
-        }
+        self.hand_to_sinks(&records)?;
         self.successes += new_samples.iter().filter(|s| s.label.is_some()).count();
         self.samples.extend(new_samples);
         self.tasks[t].policy.observe(&observed);

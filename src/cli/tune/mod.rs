@@ -1,24 +1,21 @@
 //! `tilegrad tune`: tune a workload, a network, an ONNX model or a file of workloads on a target, logging
 //! every measurement, committing each round to the schedule database, and writing a report.
 
-pub mod logtail;
 pub mod progress;
 pub mod summary;
 pub mod tasks;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use tilegrad_datasets::{Record, Task, TuningLog};
-use tilegrad_measure::record::target_info;
-use tilegrad_search::{GradientConfig, PolicyKind, Report, TuneTask, Tuner, TunerConfig};
+use tilegrad::TuneOptions;
+use tilegrad_datasets::Task;
+use tilegrad_search::{GradientConfig, PolicyKind, Report, TuneTask, TunerConfig};
 use tilegrad_symbolic::Target;
 
-use super::db::{open_or_create, DEFAULT_DB};
+use super::db::DEFAULT_DB;
 use super::util::{bad_input, parse_duration, BadInput};
-use logtail::LogTail;
 use progress::Progress;
 use tasks::TaskSource;
 
@@ -53,13 +50,9 @@ pub struct TuneArgs {
     /// What to tune.
     #[command(flatten)]
     pub what: tasks::TaskArgs,
-    /// Where to measure: `auto` (the first GPU, else the CPU), `cpu[:N]`, `cuda`, `cuda:N`, or a
-    /// GPU preset name (the attached GPU must then match it).
-    #[arg(long, default_value = "auto")]
-    pub target: String,
-    /// CPU threads for the kernels (default: all cores); part of the CPU target's identity.
-    #[arg(long, value_name = "T", value_parser = clap::value_parser!(u32).range(1..))]
-    pub threads: Option<u32>,
+    /// Where to measure.
+    #[command(flatten)]
+    pub on: super::target::MeasureArgs,
     /// Measurement budget of the run over all tasks (default: 32 per task). With --resume the
     /// logged records count toward it.
     #[arg(long, value_name = "N")]
@@ -67,18 +60,9 @@ pub struct TuneArgs {
     /// Wall-time budget (`90`, `90s`, `5m`, `1h`), checked between rounds.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub time_limit: Option<f64>,
-    /// Candidates measured per round.
-    #[arg(long, value_name = "K", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
-    pub per_round: u64,
-    /// Before a candidate measured faster than the best replaces it, measure both N more
-    /// times, alternating, and keep the faster by the median (0: one timing decides). The
-    /// re-measurements are logged (`provenance.policy = "confirm"`) but are not trials.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub confirm_best: usize,
-    /// Do not measure the sketches' seed schedules first (an analytical model's picks; see
-    /// `tilegrad sketches`): the policy alone proposes.
-    #[arg(long)]
-    pub no_seed_schedules: bool,
+    /// Round settings.
+    #[command(flatten)]
+    pub round: super::rounds::RoundArgs,
     /// Stop after this many rounds in a row without a new best in any task.
     #[arg(long, value_name = "ROUNDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub early_stop: Option<u64>,
@@ -181,7 +165,7 @@ fn only_sketches(tasks: &mut [TuneTask], ids: &[String]) -> anyhow::Result<()> {
 pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let src = args.what.source();
     let tasks = args.what.load()?;
-    let resolved = super::target::measurable(&args.target, args.threads)?;
+    let resolved = super::target::measurable(&args.on.target, args.on.threads)?;
     let target = resolved.target.clone();
     let slug = resolved
         .device
@@ -206,60 +190,45 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     }
     create_parent(&log_path)?;
     create_parent(&report_path)?;
-    let mut db = open_or_create(&args.db)?;
-
-    // Read what an earlier run logged (after `open` repaired a torn last line).
-    let log = TuningLog::open(&log_path)
-        .with_context(|| format!("cannot open the log {}", log_path.display()))?;
-    if let Some(w) = log.repaired() {
-        eprintln!("warning: {w}");
-    }
-    let earlier = if args.resume && nonempty {
-        let contents = TuningLog::read(&log_path)
-            .with_context(|| format!("cannot read the log {}", log_path.display()))?;
-        for w in &contents.warnings {
-            eprintln!("warning: {w}");
-        }
-        // A run killed between its log append and its database commit left records behind.
-        db.commit_all(&contents.records)
-            .context("cannot commit the logged records to the database")?;
-        contents.records
-    } else {
-        Vec::new()
-    };
-    let prior = prior_trials(&earlier, &tasks, &target);
-    let remaining = budget.saturating_sub(prior);
+    create_parent(&args.db)?;
 
     let mut tune = tune_tasks(&tasks, &target)?;
     if !args.sketch.is_empty() {
         only_sketches(&mut tune, &args.sketch)?;
     }
     let config = TunerConfig {
-        max_trials: remaining,
+        max_trials: budget,
         time_limit_s: args.time_limit,
-        per_round: args.per_round as usize,
         early_stop_rounds: args.early_stop.map(|n| n as usize),
         seed: args.seed,
         policy: args.policy.kind(),
         gradient: args.gradient.unwrap_or_default(),
-        confirm_best: args.confirm_best,
-        seed_schedules: !args.no_seed_schedules,
-        ..TunerConfig::default()
+        ..args.round.config()
     };
     let model = super::model::resolve(&args.model, &target, args.seed)?;
     let model_source = model.source.clone();
-    let model = model.model;
-    let mut tuner =
-        Tuner::new(target.clone(), tune, model, config).context("cannot set up the tuner")?;
-    let resumed = if earlier.is_empty() {
-        0
-    } else {
-        tuner
-            .resume(&earlier)
-            .context("cannot resume from the log")?
-            .used
+    // The set-up `tilegrad::tune` shares: the log and the database become the tuner's
+    // record sinks, and the log's earlier records are taken over (and committed).
+    let options = TuneOptions {
+        config,
+        log: log_path.clone(),
+        resume: args.resume && nonempty,
+        db: Some(args.db.clone()),
     };
-    let mut tuner = tuner.with_log(log);
+    let prepared =
+        tilegrad::prepare(target.clone(), tune, model.model, &options).with_context(|| {
+            format!(
+                "cannot set up the run (log {}, database {})",
+                log_path.display(),
+                args.db.display()
+            )
+        })?;
+    for w in &prepared.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut tuner = prepared.tuner;
+    let resumed = prepared.resumed.map_or(0, |r| r.used);
+    let remaining = tuner.remaining_trials();
 
     println!("target:  {} ({})", target.name, target.kind());
     println!(
@@ -274,7 +243,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     println!("model:   {model_source}");
     println!("log:     {}", log_path.display());
     println!("db:      {}", args.db.display());
-    let mut measurer = super::hardware::measurer(&resolved, args.threads)?;
+    let mut measurer = super::hardware::measurer(&resolved, args.on.threads)?;
     let names = tasks
         .iter()
         .map(|t| short(&t.workload.to_string()))
@@ -282,34 +251,16 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let weights = tasks.iter().map(|t| f64::from(t.weight)).collect();
     let mut progress =
         (!args.quiet).then(|| Progress::new(remaining, names, weights, args.time_limit));
-    let mut tail = LogTail::at_end(&log_path);
-    let mut commit_error: Option<anyhow::Error> = None;
-    let mut committed = 0usize;
     let outcome = tuner.run(measurer.as_mut(), &mut |e| {
         if let Some(p) = progress.as_mut() {
             p.on_event(e);
-        }
-        if matches!(e, tilegrad_search::TuneEvent::RoundDone { .. }) && commit_error.is_none() {
-            match tail.read_new().and_then(|rs| {
-                db.commit_all(&rs)
-                    .map(|_| rs.len())
-                    .context("cannot commit the round to the database")
-            }) {
-                Ok(n) => committed += n,
-                Err(e) => commit_error = Some(e),
-            }
         }
     });
     if let Some(p) = &progress {
         p.finish();
     }
     let outcome = outcome.context("tuning failed")?;
-    if let Some(e) = commit_error {
-        return Err(e);
-    }
-    // Anything appended after the last round event.
-    let rest = tail.read_new()?;
-    committed += db.commit_all(&rest).map(|_| rest.len())?;
+    let committed = outcome.records;
 
     let mut report = outcome.report;
     label_report(&mut report, &log_path, &args.db, &src);
@@ -374,19 +325,6 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Distinct candidates of `tasks` on `target` in `records`: the logged trials that count
-/// toward the budget of a resumed run.
-fn prior_trials(records: &[Record], tasks: &[Task], target: &Target) -> usize {
-    let key = target_info(target).key;
-    let workloads: HashSet<String> = tasks.iter().map(|t| t.workload.key().to_string()).collect();
-    records
-        .iter()
-        .filter(|r| r.target.key == key && workloads.contains(&r.workload_key))
-        .map(|r| (&r.workload_key, &r.sketch, &r.assignment))
-        .collect::<HashSet<_>>()
-        .len()
 }
 
 fn label_report(r: &mut Report, log: &Path, db: &Path, src: &TaskSource<'_>) {

@@ -103,7 +103,7 @@ pub(crate) fn extract_rows<A: Algebra>(
         }
         let row = raw
             .into_iter()
-            .zip(FEATURE_NAMES)
+            .zip(FEATURE_NAMES.iter())
             .map(|(x, name)| {
                 let y = if is_boolean(name) { x } else { alg.log1p(x) };
                 match gate {

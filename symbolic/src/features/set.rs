@@ -70,7 +70,7 @@ impl FeatureSet {
 
     /// Column names.
     pub fn feature_names(&self) -> &'static [&'static str] {
-        FEATURE_NAMES
+        &FEATURE_NAMES
     }
 
     /// Names of the constraints, in output order.

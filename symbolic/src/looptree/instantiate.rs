@@ -163,6 +163,17 @@ impl LoopTree {
                 .all(|v| !self.is_schedule_var(*v))
     }
 
+    /// [`SymbolicError::NotConcrete`] unless the tree [`LoopTree::is_concrete`].
+    pub fn require_concrete(&self) -> Result<()> {
+        if self.is_concrete() {
+            return Ok(());
+        }
+        Err(SymbolicError::NotConcrete(format!(
+            "tree `{}` has schedule variables",
+            self.name
+        )))
+    }
+
     /// The concrete tree for the schedule values `values` (`(variable, value)` pairs).
     /// See [`LoopTree::instantiate_map`].
     pub fn instantiate(&self, values: &[(Var, i64)]) -> Result<LoopTree> {

@@ -38,21 +38,16 @@ impl SketchRule for CpuSimple {
         "cpu-simple"
     }
 
-    fn generate(
-        &self,
-        workload: &Workload,
-        compute: &ComputeDef,
-        target: &Target,
-    ) -> Result<Vec<Sketch>> {
-        if target.cpu().is_none() || tiled(compute) {
+    fn generate(&self, w: &Workload, c: &ComputeDef, target: &Target) -> Result<Vec<Sketch>> {
+        if target.cpu().is_none() || tiled(c) {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        if is_elementwise(compute) {
-            out.push(elementwise_sketch(workload, compute)?);
+        if is_elementwise(c) {
+            out.push(elementwise_sketch(w, c)?);
         }
-        if let Some(nrow) = rows_plan(compute) {
-            out.push(rows_sketch(workload, compute, nrow)?);
+        if let Some(nrow) = rows_plan(c) {
+            out.push(rows_sketch(w, c, nrow)?);
         }
         Ok(out)
     }

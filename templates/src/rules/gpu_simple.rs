@@ -25,12 +25,12 @@
 //! (threads), `sp_fused_1` (items), constraints `threads`, `min_threads`, `vec`. Guarded path:
 //! choices `threads` and `vec`. See [`super::gpu_fused`].
 
-use tilegrad_symbolic::{GpuSpec, Space, Target, TreeBuilder};
+use tilegrad_symbolic::{GpuSpec, Space, TreeBuilder};
 
 use super::gpu_fused::FusedLaunch;
 use super::lower::{declare_tensors, lower_value, unflatten};
 use crate::compute::{Combiner, ComputeDef};
-use crate::sketch::{Sketch, SketchRule};
+use crate::sketch::{GpuRule, Sketch};
 use crate::{Result, TemplateError, Workload};
 
 /// The fused element-wise rule (see the module docs).
@@ -48,21 +48,14 @@ pub fn applies(def: &ComputeDef) -> bool {
     matches!(def.stages.as_slice(), [s] if s.combiner == Combiner::None && s.reduce.is_empty())
 }
 
-impl SketchRule for GpuElementwise {
-    fn name(&self) -> &'static str {
-        RULE
-    }
+impl GpuRule for GpuElementwise {
+    const NAME: &'static str = RULE;
 
-    fn generate(
-        &self,
-        workload: &Workload,
-        compute: &ComputeDef,
-        target: &Target,
-    ) -> Result<Vec<Sketch>> {
-        match target.gpu() {
-            Some(gpu) if applies(compute) => Ok(vec![sketch(workload, compute, gpu)?]),
-            _ => Ok(Vec::new()),
+    fn gpu_sketches(&self, w: &Workload, c: &ComputeDef, gpu: &GpuSpec) -> Result<Vec<Sketch>> {
+        if !applies(c) {
+            return Ok(Vec::new());
         }
+        Ok(vec![sketch(w, c, gpu)?])
     }
 }
 

@@ -46,11 +46,11 @@ mod cross;
 mod plan;
 mod thread;
 
-use tilegrad_symbolic::{BufferId, GpuSpec, Scope, Target, TreeBuilder};
+use tilegrad_symbolic::{BufferId, GpuSpec, Scope, TreeBuilder};
 
 use crate::compute::ComputeDef;
 use crate::rules::lower::declare_tensors;
-use crate::sketch::{Sketch, SketchRule};
+use crate::sketch::{GpuRule, Sketch};
 use crate::{Result, TemplateError, Workload};
 use plan::RowPlan;
 
@@ -79,27 +79,17 @@ pub fn variants(def: &ComputeDef) -> Vec<&'static str> {
     }
 }
 
-impl SketchRule for GpuReduce {
-    fn name(&self) -> &'static str {
-        "gpu-reduce"
-    }
+impl GpuRule for GpuReduce {
+    const NAME: &'static str = "gpu-reduce";
 
-    fn generate(
-        &self,
-        workload: &Workload,
-        compute: &ComputeDef,
-        target: &Target,
-    ) -> Result<Vec<Sketch>> {
-        let Some(gpu) = target.gpu() else {
-            return Ok(Vec::new());
-        };
-        let ids = variants(compute);
-        let Some(plan) = RowPlan::analyze(compute) else {
+    fn gpu_sketches(&self, w: &Workload, c: &ComputeDef, gpu: &GpuSpec) -> Result<Vec<Sketch>> {
+        let ids = variants(c);
+        let Some(plan) = RowPlan::analyze(c) else {
             return Ok(Vec::new());
         };
         ids.into_iter()
             .map(|id| {
-                let mut b = TreeBuilder::new(workload.op().name());
+                let mut b = TreeBuilder::new(w.op().name());
                 let bufs = Buffers::declare(&mut b, &plan)?;
                 let (tree, space) = if id == CROSS_THREAD {
                     cross::build(b, &plan, &bufs, gpu)?
@@ -109,7 +99,7 @@ impl SketchRule for GpuReduce {
                 tree.verify().map_err(err)?;
                 Ok(Sketch {
                     id: id.into(),
-                    workload: workload.clone(),
+                    workload: w.clone(),
                     tree,
                     space,
                 })

@@ -58,10 +58,10 @@
 mod build;
 mod stage;
 
-use tilegrad_symbolic::{GpuSpec, LogTerm, Space, Target, TreeBuilder};
+use tilegrad_symbolic::{GpuSpec, LogTerm, Space, TreeBuilder};
 
 use crate::compute::{AxisId, ComputeDef, Stage};
-use crate::sketch::{Sketch, SketchRule};
+use crate::sketch::{GpuRule, Sketch};
 use crate::{Result, TemplateError, Workload};
 
 pub use super::lower::{is_tileable as applies, MAX_INNERMOST};
@@ -75,28 +75,18 @@ pub const VECTOR_VALUES: [u64; 3] = [1, 2, 4];
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GpuTiling;
 
-impl SketchRule for GpuTiling {
-    fn name(&self) -> &'static str {
-        "gpu-tiling"
-    }
+impl GpuRule for GpuTiling {
+    const NAME: &'static str = "gpu-tiling";
 
-    fn generate(
-        &self,
-        workload: &Workload,
-        compute: &ComputeDef,
-        target: &Target,
-    ) -> Result<Vec<Sketch>> {
-        let Some(gpu) = target.gpu() else {
-            return Ok(Vec::new());
-        };
-        if !applies(compute) {
+    fn gpu_sketches(&self, w: &Workload, c: &ComputeDef, gpu: &GpuSpec) -> Result<Vec<Sketch>> {
+        if !applies(c) {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        if !stage::stageable(&compute.stages[0]).is_empty() {
-            out.push(sketch(workload, compute, gpu, true)?);
+        if !stage::stageable(&c.stages[0]).is_empty() {
+            out.push(sketch(w, c, gpu, true)?);
         }
-        out.push(sketch(workload, compute, gpu, false)?);
+        out.push(sketch(w, c, gpu, false)?);
         Ok(out)
     }
 }
