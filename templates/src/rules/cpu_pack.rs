@@ -151,6 +151,20 @@ impl Plan<'_> {
         negative_shift(b, ix, |b, a| self.tile_of(b, a))
     }
 
+    /// The index and pad value of the body's load of `tensor` (the `role` operand of a copy).
+    pub(super) fn operand_load(
+        &self,
+        tensor: TensorId,
+        role: &str,
+    ) -> Result<(Vec<IndexExpr>, Option<f64>)> {
+        let loads = self.stage.body.loads();
+        let (_, index, pad) = loads
+            .into_iter()
+            .find(|(t, _, _)| *t == tensor)
+            .ok_or_else(|| err(format!("the {role} operand is not loaded")))?;
+        Ok((index.to_vec(), pad))
+    }
+
     /// Declares `<T>.pack` for the vector operand `tensor` (loaded from `global`).
     pub(super) fn declare_pack(
         &self,
@@ -159,14 +173,7 @@ impl Plan<'_> {
         vdim: usize,
         global: BufferId,
     ) -> Result<Pack> {
-        let (_, index, pad) = self
-            .stage
-            .body
-            .loads()
-            .into_iter()
-            .find(|(t, _, _)| *t == tensor)
-            .ok_or_else(|| err("the packed operand is not loaded"))?;
-        let index = index.to_vec();
+        let (index, pad) = self.operand_load(tensor, "packed")?;
         let ext: Vec<ExprId> = index
             .iter()
             .enumerate()

@@ -104,14 +104,7 @@ impl Plan<'_> {
         tensor: TensorId,
         global: BufferId,
     ) -> Result<Staged> {
-        let (_, index, pad) = self
-            .stage
-            .body
-            .loads()
-            .into_iter()
-            .find(|(t, _, _)| *t == tensor)
-            .ok_or_else(|| err("the staged operand is not loaded"))?;
-        let index = index.to_vec();
+        let (index, pad) = self.operand_load(tensor, "staged")?;
         let ext: Vec<ExprId> = index
             .iter()
             .map(|ix| region_extent(b, ix, |b, a| self.stage_tile_of(b, a)))
