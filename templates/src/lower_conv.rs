@@ -65,31 +65,10 @@ pub(crate) fn lower_conv(op: &Op, b: &mut Builder) {
             ];
             conv_nd(b, c.n, c.c, c.k, c.groups, &dims);
         }
-        Op::Conv2dTranspose(c) if sub_pixel(&c).is_some() => {
-            transpose_sub_pixel(b, &c);
-        }
-        Op::Conv2dTranspose(c) => {
-            let p = transpose_out(c.h, c.r, c.stride, c.pad, c.output_pad).unwrap_or(1);
-            let q = transpose_out(c.w, c.s, c.stride, c.pad, c.output_pad).unwrap_or(1);
-            let data = b.input("data", vec![c.n, c.h, c.w, c.c]);
-            let weight = b.weight("weight", vec![c.r, c.s, c.c, c.k]);
-            // Axes: n p q k | rc r s. Input row h = (p + pad − r) / stride.
-            let (n, pp, qq, k, rc, r, s) = (0, 1, 2, 3, 4, 5, 6);
-            let (st, pad) = (c.stride as i64, c.pad as i64);
-            let mut hi = IndexExpr::affine(&[(pp, 1), (r, -1)], pad);
-            hi.div = st;
-            let mut wi = IndexExpr::affine(&[(qq, 1), (s, -1)], pad);
-            wi.div = st;
-            let x = ValueExpr::Load {
-                tensor: data,
-                index: vec![ax(n), hi, wi, ax(rc)],
-                pad: Some(0.0),
-            };
-            let body = x.binary(BinaryFn::Mul, load(weight, &[r, s, rc, k]));
-            let sp = axes(&[("n", c.n), ("p", p), ("q", q), ("k", c.k)]);
-            let red = axes(&[("rc", c.c), ("r", c.r), ("s", c.s)]);
-            b.simple("conv2d_transpose", true, sp, red, Combiner::Sum, body);
-        }
+        Op::Conv2dTranspose(c) => match sub_pixel(&c) {
+            Some(form) => transpose_sub_pixel(b, &c, form),
+            None => transpose_gather(b, &c),
+        },
         _ => {}
     }
 }
@@ -217,10 +196,11 @@ fn sub_pixel(c: &crate::op::Conv2dTranspose) -> Option<(usize, usize, usize, usi
 
 /// Lowers a transposed conv in sub-pixel form ([`sub_pixel`]): spatial axes
 /// `n u ρ v σ k`, reduction axes `rc t τ`.
-fn transpose_sub_pixel(b: &mut Builder, c: &crate::op::Conv2dTranspose) {
-    let Some((pu, qv, tr, ts)) = sub_pixel(c) else {
-        return;
-    };
+fn transpose_sub_pixel(
+    b: &mut Builder,
+    c: &crate::op::Conv2dTranspose,
+    (pu, qv, tr, ts): (usize, usize, usize, usize),
+) {
     let st = c.stride as i64;
     let data = b.input("data", vec![c.n, c.h, c.w, c.c]);
     let weight = b.weight("weight", vec![c.r, c.s, c.c, c.k]);
@@ -257,5 +237,30 @@ fn transpose_sub_pixel(b: &mut Builder, c: &crate::op::Conv2dTranspose) {
         ("k", c.k),
     ]);
     let red = axes(&[("rc", c.c), ("t", tr), ("tau", ts)]);
+    b.simple("conv2d_transpose", true, sp, red, Combiner::Sum, body);
+}
+
+/// Lowers a transposed conv as a gather over every tap of every output point, the stride
+/// holes skipped by the input index's divisor: spatial axes `n p q k`, reduction `rc r s`.
+fn transpose_gather(b: &mut Builder, c: &crate::op::Conv2dTranspose) {
+    let p = transpose_out(c.h, c.r, c.stride, c.pad, c.output_pad).unwrap_or(1);
+    let q = transpose_out(c.w, c.s, c.stride, c.pad, c.output_pad).unwrap_or(1);
+    let data = b.input("data", vec![c.n, c.h, c.w, c.c]);
+    let weight = b.weight("weight", vec![c.r, c.s, c.c, c.k]);
+    // Axes: n p q k | rc r s. Input row h = (p + pad − r) / stride.
+    let (n, pp, qq, k, rc, r, s) = (0, 1, 2, 3, 4, 5, 6);
+    let (st, pad) = (c.stride as i64, c.pad as i64);
+    let mut hi = IndexExpr::affine(&[(pp, 1), (r, -1)], pad);
+    hi.div = st;
+    let mut wi = IndexExpr::affine(&[(qq, 1), (s, -1)], pad);
+    wi.div = st;
+    let x = ValueExpr::Load {
+        tensor: data,
+        index: vec![ax(n), hi, wi, ax(rc)],
+        pad: Some(0.0),
+    };
+    let body = x.binary(BinaryFn::Mul, load(weight, &[r, s, rc, k]));
+    let sp = axes(&[("n", c.n), ("p", p), ("q", q), ("k", c.k)]);
+    let red = axes(&[("rc", c.c), ("r", c.r), ("s", c.s)]);
     b.simple("conv2d_transpose", true, sp, red, Combiner::Sum, body);
 }
